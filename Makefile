@@ -1,0 +1,137 @@
+# bpfnet: one non-recursive Makefile.
+#   make            BPF objects, skeletons, programs under build/
+#   make deps       install the Debian packages the project needs
+#   make test       the whole suite (installs dependencies first)
+#   make bench      benchmarks, with baselines measured in the same run
+#   make demo       local demo in network namespaces
+#   make install    PREFIX=/usr/local DESTDIR= CNI_BIN_DIR=/opt/cni/bin
+#   V=1             show full commands
+
+OUT         ?= build
+PREFIX      ?= /usr/local
+DESTDIR     ?=
+CNI_BIN_DIR ?= /opt/cni/bin
+
+CC      ?= cc
+CLANG   ?= clang
+BPFTOOL ?= bpftool
+
+ifeq ($(V),1)
+Q :=
+msg = @true
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+ARCH_INC := /usr/include/$(shell $(CC) -dumpmachine 2>/dev/null)
+
+BPF_CFLAGS := -O2 -g -target bpf -Wall -Werror -Iinclude -I$(ARCH_INC)
+CFLAGS     ?= -O2 -g
+CFLAGS     += -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter -Wno-format-truncation \
+              -Iinclude -Ilib -I$(OUT)/skel -MMD -MP
+SAN_FLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDLIBS     := -lbpf -lelf -lz
+
+# ---- dependencies: every build step waits for them ----
+DEPS_STAMP := $(OUT)/.deps-installed
+
+$(DEPS_STAMP): tools/install-deps.sh
+	$(Q)bash tools/install-deps.sh
+	$(Q)mkdir -p $(@D) && touch $@
+
+.PHONY: deps
+deps:
+	$(Q)bash tools/install-deps.sh
+	$(Q)mkdir -p $(OUT) && touch $(DEPS_STAMP)
+
+# ---- BPF objects and skeletons ----
+BPF_HDRS := $(wildcard bpf/lib/*.h include/bpfnet/*.h)
+
+$(OUT)/bpf/%.o: bpf/%.c $(BPF_HDRS) | $(DEPS_STAMP)
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(OUT)/bpf/test_%.o: tests/progs/%.c $(BPF_HDRS) | $(DEPS_STAMP)
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(OUT)/skel/bpfnet_%.skel.h: $(OUT)/bpf/bpf_%.o
+	$(call msg,SKEL,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(BPFTOOL) gen skeleton $< name bpfnet_$*_skel > $@.tmp && mv $@.tmp $@
+
+BPF_OBJS := $(OUT)/bpf/bpf_maps.o $(OUT)/bpf/bpf_sock.o $(OUT)/bpf/bpf_lxc.o
+SKELS    := $(OUT)/skel/bpfnet_maps.skel.h $(OUT)/skel/bpfnet_sock.skel.h \
+            $(OUT)/skel/bpfnet_lxc.skel.h
+TEST_BPF_OBJS := $(OUT)/bpf/test_empty_tc.o
+
+# ---- userspace: each source is built plain and, for tests, sanitized ----
+LIB_SRCS := lib/maps.c lib/loader.c
+
+$(OUT)/obj/%.o: %.c $(SKELS) | $(DEPS_STAMP)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(OUT)/obj-san/%.o: %.c $(SKELS) | $(DEPS_STAMP)
+	$(call msg,CC-SAN,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $(SAN_FLAGS) -c $< -o $@
+
+obj     = $(patsubst %.c,$(OUT)/obj/%.o,$(1))
+obj-san = $(patsubst %.c,$(OUT)/obj-san/%.o,$(1))
+
+# ---- tests and benchmarks ----
+UNIT_SRCS := $(wildcard tests/unit/*.c)
+TESTCTL_SRCS := tests/helpers/bpfnet-testctl.c
+NETTOOL_SRCS := tests/helpers/nettool.c
+BENCH_SRCS := tests/bench/bench_datapath.c
+
+$(OUT)/tests/bpfnet-unit: $(call obj-san,$(UNIT_SRCS) $(LIB_SRCS))
+	$(call msg,LINK,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(SAN_FLAGS) $^ -o $@ $(LDLIBS)
+
+$(OUT)/tests/bpfnet-testctl: $(call obj-san,$(TESTCTL_SRCS) $(LIB_SRCS))
+	$(call msg,LINK,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(SAN_FLAGS) $^ -o $@ $(LDLIBS)
+
+$(OUT)/tests/nettool: $(call obj-san,$(NETTOOL_SRCS))
+	$(call msg,LINK,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(SAN_FLAGS) $^ -o $@
+
+$(OUT)/tests/bpfnet-bench: $(call obj,$(BENCH_SRCS) $(LIB_SRCS))
+	$(call msg,LINK,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $^ -o $@ $(LDLIBS)
+
+TEST_BINS := $(OUT)/tests/bpfnet-unit $(OUT)/tests/bpfnet-testctl $(OUT)/tests/nettool \
+             $(TEST_BPF_OBJS)
+
+# ---- top-level targets ----
+.DEFAULT_GOAL := all
+.PHONY: all test bench demo install clean
+all: $(BPF_OBJS) $(SKELS) $(PROGRAMS)
+
+test: all $(TEST_BINS)
+	$(Q)OUT=$(OUT) bash tests/run.sh $(TESTS)
+
+bench: all $(OUT)/tests/bpfnet-bench $(OUT)/tests/nettool $(TEST_BPF_OBJS)
+	$(Q)OUT=$(OUT) bash tests/bench/run.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/lib/bpfnet/bpf
+	install -m 0644 $(BPF_OBJS) $(DESTDIR)$(PREFIX)/lib/bpfnet/bpf/
+	$(if $(PROGRAMS),install -d $(DESTDIR)$(PREFIX)/bin)
+	$(foreach p,$(filter-out $(OUT)/bin/bpfnet-cni,$(PROGRAMS)),install -m 0755 $(p) $(DESTDIR)$(PREFIX)/bin/;)
+	$(if $(filter $(OUT)/bin/bpfnet-cni,$(PROGRAMS)),install -d $(DESTDIR)$(CNI_BIN_DIR) && install -m 0755 $(OUT)/bin/bpfnet-cni $(DESTDIR)$(CNI_BIN_DIR)/)
+
+clean:
+	rm -rf $(OUT)
+
+-include $(shell find $(OUT)/obj $(OUT)/obj-san -name '*.d' 2>/dev/null)

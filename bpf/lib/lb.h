@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* Service lookup and backend selection, shared by socket and packet LB. */
+#ifndef BPFNET_BPF_LB_H
+#define BPFNET_BPF_LB_H
+
+#include "maps.h"
+
+static __always_inline struct bpfnet_svc_value *svc_lookup(const struct bpfnet_svc_key *key)
+{
+	return bpf_map_lookup_elem(&svc_v1, key);
+}
+
+/* The one place that turns a new flow into a slot. Random today; a Maglev
+ * table lookup on a flow hash replaces only this function. */
+static __always_inline __u16 lb_pick_slot(__u16 count)
+{
+	return bpf_get_prandom_u32() % count;
+}
+
+static __always_inline struct bpfnet_backend *lb_slot_backend(__u32 svc_id, __u8 gen, __u16 slot,
+							       __u32 *backend_id)
+{
+	struct bpfnet_slot_key sk = { .svc_id = svc_id, .slot = slot, .gen = gen };
+	__u32 *id = bpf_map_lookup_elem(&slot_v1, &sk);
+
+	if (!id)
+		return NULL;
+	*backend_id = *id;
+	return bpf_map_lookup_elem(&backend_v1, id);
+}
+
+/*
+ * Choose a backend for a new flow to @svc. The writer fills the other slot
+ * generation, flips the service value, then deletes the old generation; a
+ * packet that read the service just before the flip can find its slot gone,
+ * so it reads the service once more and picks again from the live set.
+ */
+static __always_inline struct bpfnet_backend *lb_select(const struct bpfnet_svc_key *key,
+							 const struct bpfnet_svc_value *svc,
+							 __u32 *backend_id)
+{
+	struct bpfnet_backend *be;
+	__u16 count = svc->count;
+
+	if (!count)
+		return NULL;
+	be = lb_slot_backend(svc->id, svc->slot_gen, lb_pick_slot(count), backend_id);
+	if (be)
+		return be;
+	svc = bpf_map_lookup_elem(&svc_v1, key);
+	if (!svc || !svc->count)
+		return NULL;
+	return lb_slot_backend(svc->id, svc->slot_gen, lb_pick_slot(svc->count), backend_id);
+}
+
+#endif

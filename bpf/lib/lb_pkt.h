@@ -1,0 +1,170 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Per-packet service LB for traffic the socket hooks did not translate
+ * (pods without socket LB, or socket LB switched off): DNAT to a backend with
+ * conntrack, and reverse NAT of the replies, at the point where a pod's
+ * packets enter the node.
+ */
+#ifndef BPFNET_BPF_LB_PKT_H
+#define BPFNET_BPF_LB_PKT_H
+
+#include "conntrack.h"
+#include "frag.h"
+#include "icmp.h"
+#include "lb.h"
+#include "nat.h"
+#include "reject.h"
+#include "stats.h"
+
+/* Flow to a service VIP:port. */
+static __always_inline int lb_pkt_service(struct __sk_buff *skb, struct pkt *p,
+					  const struct bpfnet_svc_key *svc_key,
+					  const struct bpfnet_svc_value *svc)
+{
+	struct bpfnet_backend *be = NULL;
+	struct bpfnet_ct_value *ct;
+	struct bpfnet_ct_key key;
+	__u32 backend_id = 0;
+	__be32 be_addr;
+	__be16 be_port;
+	__u64 now = bpf_ktime_get_ns();
+
+	ct_key_init(&key, p->saddr, p->daddr, p->sport, p->dport, p->proto, BPFNET_CT_SERVICE);
+	ct = bpf_map_lookup_elem(&ct_v1, &key);
+	if (ct && ct->svc_id == svc->id) {
+		if (!p->has_l4 || (!ct_expired(ct, p->proto, now) && !ct_is_reopen(ct, p))) {
+			backend_id = ct->backend_id;
+			be = bpf_map_lookup_elem(&backend_v1, &backend_id);
+		} else if (ct_is_reopen(ct, p)) {
+			stat_verdict(BPFNET_STAT_CT_REOPEN, skb->len);
+		}
+	}
+
+	if (be) {
+		ct_touch(ct, p, now, BPFNET_CT_F_FIN_FWD);
+		stat_verdict(BPFNET_STAT_LB_CT_HIT, skb->len);
+	} else {
+		/* a later fragment never opens a flow: it has no ports of its own */
+		if (!p->has_l4) {
+			stat_verdict(BPFNET_STAT_FRAG_NO_STATE, skb->len);
+			return TC_ACT_OK;
+		}
+		if (!svc->count)
+			return reject_no_backend(skb, p);
+		be = lb_select(svc_key, svc, &backend_id);
+		if (!be)
+			return drop_pkt(skb, BPFNET_DROP_BACKEND_MISSING);
+		if (ct_create(&key, p, be->addr, be->port, backend_id, svc->id, now))
+			return drop_pkt(skb, BPFNET_DROP_CT_CREATE);
+		stat_verdict(BPFNET_STAT_LB_NEW, skb->len);
+	}
+	be_addr = be->addr;
+	be_port = be->port;
+
+	if (p->is_frag) {
+		frag_remember(p);
+		stat_verdict(BPFNET_STAT_FRAG_XLATE, skb->len);
+	}
+	if (nat_rewrite_dst(skb, p, be_addr, be_port))
+		return drop_pkt(skb, BPFNET_DROP_CSUM_ERROR);
+	return TC_ACT_OK;
+}
+
+/* Mark the SERVICE entry of a flow whose first reply just went by, so it
+ * graduates from the short SYN lifetime. */
+static __always_inline void lb_pkt_mark_replied(const struct pkt *p, const struct bpfnet_revnat *rn)
+{
+	struct bpfnet_ct_value *fwd;
+	struct bpfnet_ct_key key;
+
+	ct_key_init(&key, p->daddr, rn->addr, p->dport, rn->port, p->proto, BPFNET_CT_SERVICE);
+	fwd = bpf_map_lookup_elem(&ct_v1, &key);
+	if (fwd)
+		fwd->flags |= BPFNET_CT_F_SEEN_REPLY;
+}
+
+/* A packet from a backend back to a client: reverse NAT if we translated the flow. */
+static __always_inline int lb_pkt_reply(struct __sk_buff *skb, struct pkt *p)
+{
+	struct bpfnet_ct_value *ct;
+	struct bpfnet_revnat *rn;
+	struct bpfnet_ct_key key;
+	__u32 svc_id;
+
+	ct_key_init(&key, p->saddr, p->daddr, p->sport, p->dport, p->proto, BPFNET_CT_REPLY);
+	ct = bpf_map_lookup_elem(&ct_v1, &key);
+	if (!ct) {
+		stat_verdict(BPFNET_STAT_PASS, skb->len);
+		return TC_ACT_OK;
+	}
+	svc_id = ct->svc_id;
+	rn = bpf_map_lookup_elem(&revnat_v1, &svc_id);
+	if (!rn) {
+		/* the service is gone: the client can no longer be answered as the VIP */
+		stat_verdict(BPFNET_STAT_PASS, skb->len);
+		return TC_ACT_OK;
+	}
+	if (!(ct->flags & BPFNET_CT_F_SEEN_REPLY)) {
+		ct->flags |= BPFNET_CT_F_SEEN_REPLY;
+		lb_pkt_mark_replied(p, rn);
+	}
+	ct_touch(ct, p, bpf_ktime_get_ns(), BPFNET_CT_F_FIN_REV);
+
+	if (p->is_frag) {
+		frag_remember(p);
+		stat_verdict(BPFNET_STAT_FRAG_XLATE, skb->len);
+	}
+	if (nat_rewrite_src(skb, p, rn->addr, rn->port))
+		return drop_pkt(skb, BPFNET_DROP_CSUM_ERROR);
+	stat_verdict(BPFNET_STAT_REVNAT, skb->len);
+	return TC_ACT_OK;
+}
+
+static __always_inline int lb_pkt_icmp(struct __sk_buff *skb, const struct pkt *p)
+{
+	int ret = icmp_error_xlate(skb, p);
+
+	if (ret < 0)
+		return drop_pkt(skb, BPFNET_DROP_CSUM_ERROR);
+	stat_verdict(ret ? BPFNET_STAT_ICMP_ERR_XLATE : BPFNET_STAT_PASS, skb->len);
+	return TC_ACT_OK;
+}
+
+/* Entry for packets a pod sends into the node (tc ingress of the host veth). */
+static __always_inline int lb_pkt_from_container(struct __sk_buff *skb)
+{
+	struct bpfnet_svc_value *svc;
+	struct bpfnet_svc_key svc_key;
+	struct pkt p = {};
+	int ret;
+
+	ret = parse_ipv4(skb, &p);
+	if (ret == PARSE_NOT_IPV4)
+		return TC_ACT_OK;
+	if (ret != PARSE_OK)
+		return drop_pkt(skb, BPFNET_DROP_MALFORMED);
+	if (p.ihl > sizeof(struct iphdr))
+		stat_verdict(BPFNET_STAT_IP_OPTIONS, skb->len);
+
+	if (p.proto == IPPROTO_ICMP)
+		return lb_pkt_icmp(skb, &p);
+	if (p.proto != IPPROTO_TCP && p.proto != IPPROTO_UDP) {
+		stat_verdict(BPFNET_STAT_PASS, skb->len);
+		return TC_ACT_OK;
+	}
+	if (!p.has_l4 && !frag_restore_ports(&p)) {
+		stat_verdict(BPFNET_STAT_FRAG_NO_STATE, skb->len);
+		return TC_ACT_OK;
+	}
+
+	svc_key.addr = p.daddr;
+	svc_key.port = p.dport;
+	svc_key.proto = p.proto;
+	svc_key.scope = BPFNET_SCOPE_ALL;
+	svc = svc_lookup(&svc_key);
+	if (svc)
+		return lb_pkt_service(skb, &p, &svc_key, svc);
+	return lb_pkt_reply(skb, &p);
+}
+
+#endif

@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Socket LB: translate VIP:port to a backend in connect()/sendmsg() before
+ * any packet exists, and translate the backend back to the VIP where the
+ * application reads a peer address (getpeername(), recvmsg() source).
+ */
+#ifndef BPFNET_BPF_SOCK_H
+#define BPFNET_BPF_SOCK_H
+
+#include "lb.h"
+#include "stats.h"
+
+/* sock_addr programs: 1 lets the call proceed, 0 fails it */
+#define SOCK_ALLOW 1
+#define SOCK_REJECT 0
+
+static __always_inline void sock_stat(enum bpfnet_stat idx)
+{
+	stat_add(idx, 0);
+}
+
+static __always_inline int sock_xlate_fwd(struct bpf_sock_addr *ctx, enum bpfnet_stat verdict)
+{
+	struct bpfnet_sock_rev_value rev_val = {};
+	struct bpfnet_sock_rev_key rev_key = {};
+	struct bpfnet_svc_value *svc;
+	struct bpfnet_svc_key key;
+	struct bpfnet_backend *be;
+	__u32 backend_id;
+	__u8 proto = ctx->protocol;
+
+	if (proto != IPPROTO_TCP && proto != IPPROTO_UDP)
+		return SOCK_ALLOW;
+	key.addr = ctx->user_ip4;
+	key.port = (__be16)ctx->user_port;
+	key.proto = proto;
+	key.scope = BPFNET_SCOPE_ALL;
+	svc = svc_lookup(&key);
+	if (!svc)
+		return SOCK_ALLOW;
+
+	be = lb_select(&key, svc, &backend_id);
+	if (!be) {
+		sock_stat(BPFNET_STAT_SOCK_REJECT);
+		stat_add(BPFNET_STAT_DROP_BASE + BPFNET_DROP_NO_BACKEND, 0);
+		/* Without bpf_set_retval (< 5.18) the caller sees EPERM. */
+		if (cfg_has_set_retval)
+			bpf_set_retval(-ECONNREFUSED);
+		return SOCK_REJECT;
+	}
+
+	rev_key.cookie = bpf_get_socket_cookie(ctx);
+	rev_key.addr = be->addr;
+	rev_key.port = be->port;
+	rev_val.addr = key.addr;
+	rev_val.port = key.port;
+	rev_val.svc_id = svc->id;
+	/* A full LRU evicts; failure here only loses the peer-name rewrite. */
+	bpf_map_update_elem(&sock_rev_v1, &rev_key, &rev_val, BPF_ANY);
+
+	ctx->user_ip4 = be->addr;
+	ctx->user_port = (__u32)be->port;
+	sock_stat(verdict);
+	return SOCK_ALLOW;
+}
+
+static __always_inline int sock_xlate_rev(struct bpf_sock_addr *ctx, enum bpfnet_stat verdict)
+{
+	struct bpfnet_sock_rev_key key = {};
+	struct bpfnet_sock_rev_value *v;
+
+	key.cookie = bpf_get_socket_cookie(ctx);
+	key.addr = ctx->user_ip4;
+	key.port = (__be16)ctx->user_port;
+	v = bpf_map_lookup_elem(&sock_rev_v1, &key);
+	if (!v)
+		return SOCK_ALLOW;
+	ctx->user_ip4 = v->addr;
+	ctx->user_port = (__u32)v->port;
+	sock_stat(verdict);
+	return SOCK_ALLOW;
+}
+
+#endif

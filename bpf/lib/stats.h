@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+#ifndef BPFNET_BPF_STATS_H
+#define BPFNET_BPF_STATS_H
+
+#include "maps.h"
+
+static __always_inline void stat_add(__u32 idx, __u32 bytes)
+{
+	struct bpfnet_stat_value *v = bpf_map_lookup_elem(&stats_v1, &idx);
+
+	if (v) {
+		v->packets++;
+		v->bytes += bytes;
+	}
+}
+
+static __always_inline void stat_verdict(enum bpfnet_stat verdict, __u32 bytes)
+{
+	stat_add(verdict, bytes);
+}
+
+/* Count a drop by reason and return the tc verdict that drops. */
+static __always_inline int drop_pkt(struct __sk_buff *skb, enum bpfnet_drop_reason reason)
+{
+	stat_add(BPFNET_STAT_DROP_BASE + reason, skb->len);
+	return TC_ACT_SHOT;
+}
+
+#endif

@@ -1,0 +1,255 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Everything the BPF datapath and userspace must agree on: map names, key and
+ * value layouts, flags and counter ids. Included by bpf/ (clang -target bpf)
+ * and by every userspace component; defined here once.
+ *
+ * Layout rules: all fields naturally aligned, padding explicit and zeroed by
+ * writers (hash keys are compared bytewise), sizes pinned by _Static_assert.
+ * A layout change bumps the map's version suffix so a new agent never reads
+ * an old pin with the wrong shape.
+ */
+#ifndef BPFNET_DATAPATH_H
+#define BPFNET_DATAPATH_H
+
+#include <linux/types.h>
+
+#define BPFNET_PIN_DIR_DEFAULT "/sys/fs/bpf/bpfnet"
+
+/* Map names: the kernel object name (< 16 bytes) and the pin file name. */
+#define BPFNET_MAP_SVC      "svc_v1"
+#define BPFNET_MAP_SLOT     "slot_v1"
+#define BPFNET_MAP_BACKEND  "backend_v1"
+#define BPFNET_MAP_REVNAT   "revnat_v1"
+#define BPFNET_MAP_CT       "ct_v1"
+#define BPFNET_MAP_FRAG     "frag_v1"
+#define BPFNET_MAP_SOCK_REV "sock_rev_v1"
+#define BPFNET_MAP_STATS    "stats_v1"
+
+/* Program pin names (under <pin-dir>/), used by the CNI plugin to attach. */
+#define BPFNET_PROG_FROM_CONTAINER "prog_from_container_v1"
+
+/* Default capacities; every one can be overridden at load time. */
+#define BPFNET_DEFAULT_SVC_MAX      65536
+#define BPFNET_DEFAULT_BACKEND_MAX  65536
+#define BPFNET_DEFAULT_SLOT_MAX     262144
+#define BPFNET_DEFAULT_REVNAT_MAX   65536
+#define BPFNET_DEFAULT_CT_MAX       131072
+#define BPFNET_DEFAULT_FRAG_MAX     8192
+#define BPFNET_DEFAULT_SOCK_REV_MAX 65536
+
+/* Largest backend set of one service: slot numbers are 16 bit. */
+#define BPFNET_MAX_BACKENDS_PER_SVC 65535
+
+/* ---- services: (VIP, port, proto, scope) -> service ---- */
+
+enum bpfnet_svc_scope {
+	BPFNET_SCOPE_ALL = 0,   /* every backend of the service */
+	BPFNET_SCOPE_LOCAL = 1, /* node-local backends only (traffic policy Local) */
+};
+
+struct bpfnet_svc_key {
+	__be32 addr;
+	__be16 port;
+	__u8 proto; /* IPPROTO_TCP / IPPROTO_UDP */
+	__u8 scope; /* enum bpfnet_svc_scope */
+};
+
+enum bpfnet_svc_flags {
+	BPFNET_SVC_F_CLUSTER_IP = 1 << 0,
+	BPFNET_SVC_F_EXTERNAL_IP = 1 << 1,
+	BPFNET_SVC_F_LOADBALANCER = 1 << 2,
+	BPFNET_SVC_F_NODEPORT = 1 << 3,
+	BPFNET_SVC_F_AFFINITY_CLIENT_IP = 1 << 4,
+	BPFNET_SVC_F_INTERNAL_LOCAL = 1 << 5, /* internalTrafficPolicy: Local */
+	BPFNET_SVC_F_EXTERNAL_LOCAL = 1 << 6, /* externalTrafficPolicy: Local */
+};
+
+/*
+ * The service id doubles as the reverse-NAT id: it keys the slot map and the
+ * revnat map. slot_gen selects which of two slot generations is live, so a
+ * new backend set is written completely beside the old one and becomes
+ * visible with the single update of this value.
+ */
+struct bpfnet_svc_value {
+	__u32 id;
+	__u16 count;   /* live slots 0..count-1; 0 = reject */
+	__u8 slot_gen; /* 0 or 1 */
+	__u8 pad0;
+	__u32 flags; /* enum bpfnet_svc_flags */
+	__u32 affinity_timeout_s;
+};
+
+struct bpfnet_slot_key {
+	__u32 svc_id;
+	__u16 slot;
+	__u8 gen;
+	__u8 pad0;
+};
+
+/* slot value: __u32 backend id */
+
+/* ---- backends: id -> address ---- */
+
+enum bpfnet_backend_state {
+	BPFNET_BACKEND_ACTIVE = 0,
+	BPFNET_BACKEND_TERMINATING = 1, /* serves existing flows, not chosen anew */
+	BPFNET_BACKEND_QUARANTINED = 2,
+};
+
+struct bpfnet_backend {
+	__be32 addr;
+	__be16 port;
+	__u8 proto;
+	__u8 state; /* enum bpfnet_backend_state */
+};
+
+/* ---- reverse NAT: service id -> VIP:port ---- */
+
+struct bpfnet_revnat {
+	__be32 addr;
+	__be16 port;
+	__u16 pad0;
+};
+
+/* ---- conntrack for the per-packet path ---- */
+
+enum bpfnet_ct_dir {
+	BPFNET_CT_SERVICE = 0, /* key is client -> VIP tuple */
+	BPFNET_CT_REPLY = 1,   /* key is backend -> client tuple */
+};
+
+struct bpfnet_ct_key {
+	__be32 saddr;
+	__be32 daddr;
+	__be16 sport;
+	__be16 dport;
+	__u8 proto;
+	__u8 dir; /* enum bpfnet_ct_dir */
+	__u16 pad0;
+};
+
+enum bpfnet_ct_flags {
+	BPFNET_CT_F_SEEN_REPLY = 1 << 0,
+	BPFNET_CT_F_FIN_FWD = 1 << 1,
+	BPFNET_CT_F_FIN_REV = 1 << 2,
+	BPFNET_CT_F_RST = 1 << 3,
+};
+
+struct bpfnet_ct_value {
+	__u64 created_ns;   /* bpf_ktime_get_ns() */
+	__u64 last_seen_ns; /* refreshed at most once a second */
+	__u32 backend_id;
+	__u32 svc_id;
+	__u16 flags; /* enum bpfnet_ct_flags, kept on the SERVICE entry */
+	__u16 pad0;
+	__u32 pad1;
+};
+
+/* Lifetimes, in seconds, after the last packet. */
+#define BPFNET_CT_LIFETIME_TCP_SYN 60
+#define BPFNET_CT_LIFETIME_TCP 21600
+#define BPFNET_CT_LIFETIME_TCP_CLOSING 10
+#define BPFNET_CT_LIFETIME_UDP 60
+
+/* ---- IPv4 fragments: later fragments carry no ports ---- */
+
+struct bpfnet_frag_key {
+	__be32 saddr;
+	__be32 daddr;
+	__be16 id;
+	__u8 proto;
+	__u8 pad0;
+};
+
+struct bpfnet_frag_value {
+	__be16 sport;
+	__be16 dport;
+};
+
+/* ---- socket LB reverse translation (getpeername, recvmsg) ---- */
+
+struct bpfnet_sock_rev_key {
+	__u64 cookie;
+	__be32 addr; /* backend */
+	__be16 port;
+	__u16 pad0;
+};
+
+struct bpfnet_sock_rev_value {
+	__be32 addr; /* VIP */
+	__be16 port;
+	__u16 pad0;
+	__u32 svc_id;
+};
+
+/* ---- counters: per-CPU array indexed by enum bpfnet_stat ---- */
+
+/* Verdicts and events; X(enum suffix, CLI name). */
+#define BPFNET_VERDICT_LIST(X)                                     \
+	X(PASS, "pass")                       /* not a service flow */ \
+	X(LB_NEW, "lb_new_flow")                                       \
+	X(LB_CT_HIT, "lb_ct_hit")                                      \
+	X(REVNAT, "revnat")                                            \
+	X(ICMP_ERR_XLATE, "icmp_error_xlate")                          \
+	X(FRAG_XLATE, "frag_xlate")                                    \
+	X(FRAG_NO_STATE, "frag_no_state")                              \
+	X(IP_OPTIONS, "ip_options")                                    \
+	X(REJECT_TCP_RST, "reject_tcp_rst")                            \
+	X(REJECT_ICMP, "reject_icmp_unreach")                          \
+	X(SOCK_CONNECT_XLATE, "sock_connect_xlate")                    \
+	X(SOCK_SENDMSG_XLATE, "sock_sendmsg_xlate")                    \
+	X(SOCK_RECVMSG_XLATE, "sock_recvmsg_xlate")                    \
+	X(SOCK_PEERNAME_XLATE, "sock_getpeername_xlate")               \
+	X(SOCK_REJECT, "sock_reject_no_backend")                       \
+	X(CT_REOPEN, "ct_reopen")
+
+/* Drop reasons; X(enum suffix, CLI name). */
+#define BPFNET_DROP_LIST(X)                                          \
+	X(NO_BACKEND, "no_backend")   /* service without backends */    \
+	X(BACKEND_MISSING, "backend_missing") /* slot -> absent id */     \
+	X(MALFORMED, "malformed")     /* headers truncated / invalid */  \
+	X(CSUM_ERROR, "csum_error")   /* a rewrite helper failed */      \
+	X(CT_CREATE, "ct_create_failed")                                 \
+	X(REJECT_FAILED, "reject_build_failed")                          \
+	X(UNSUPPORTED_L4, "unsupported_l4")
+
+#define BPFNET_X_ENUM_VERDICT(name, str) BPFNET_STAT_##name,
+#define BPFNET_X_ENUM_DROP(name, str) BPFNET_DROP_##name,
+
+enum bpfnet_stat {
+	BPFNET_VERDICT_LIST(BPFNET_X_ENUM_VERDICT)
+	BPFNET_STAT_VERDICT_COUNT,
+};
+
+enum bpfnet_drop_reason {
+	BPFNET_DROP_LIST(BPFNET_X_ENUM_DROP)
+	BPFNET_DROP_REASON_COUNT,
+};
+
+/* Drop counters live after the verdicts in the same array. */
+#define BPFNET_STAT_DROP_BASE 64
+#define BPFNET_STATS_MAX 128
+
+struct bpfnet_stat_value {
+	__u64 packets;
+	__u64 bytes;
+};
+
+_Static_assert(sizeof(struct bpfnet_svc_key) == 8, "svc key layout");
+_Static_assert(sizeof(struct bpfnet_svc_value) == 16, "svc value layout");
+_Static_assert(sizeof(struct bpfnet_slot_key) == 8, "slot key layout");
+_Static_assert(sizeof(struct bpfnet_backend) == 8, "backend layout");
+_Static_assert(sizeof(struct bpfnet_revnat) == 8, "revnat layout");
+_Static_assert(sizeof(struct bpfnet_ct_key) == 16, "ct key layout");
+_Static_assert(sizeof(struct bpfnet_ct_value) == 32, "ct value layout");
+_Static_assert(sizeof(struct bpfnet_frag_key) == 12, "frag key layout");
+_Static_assert(sizeof(struct bpfnet_frag_value) == 4, "frag value layout");
+_Static_assert(sizeof(struct bpfnet_sock_rev_key) == 16, "sock rev key layout");
+_Static_assert(sizeof(struct bpfnet_sock_rev_value) == 12, "sock rev value layout");
+_Static_assert(sizeof(struct bpfnet_stat_value) == 16, "stat value layout");
+_Static_assert(BPFNET_STAT_VERDICT_COUNT <= BPFNET_STAT_DROP_BASE, "verdicts overflow");
+_Static_assert(BPFNET_STAT_DROP_BASE + BPFNET_DROP_REASON_COUNT <= BPFNET_STATS_MAX,
+	       "drop reasons overflow");
+
+#endif /* BPFNET_DATAPATH_H */

@@ -1,0 +1,496 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include "maps.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+#include <linux/magic.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "bpfnet_maps.skel.h"
+
+struct map_desc {
+	const char *name;
+	__u32 default_size;
+};
+
+static const struct map_desc map_descs[BPFNET_M_COUNT] = {
+	[BPFNET_M_SVC] = { BPFNET_MAP_SVC, BPFNET_DEFAULT_SVC_MAX },
+	[BPFNET_M_SLOT] = { BPFNET_MAP_SLOT, BPFNET_DEFAULT_SLOT_MAX },
+	[BPFNET_M_BACKEND] = { BPFNET_MAP_BACKEND, BPFNET_DEFAULT_BACKEND_MAX },
+	[BPFNET_M_REVNAT] = { BPFNET_MAP_REVNAT, BPFNET_DEFAULT_REVNAT_MAX },
+	[BPFNET_M_CT] = { BPFNET_MAP_CT, BPFNET_DEFAULT_CT_MAX },
+	[BPFNET_M_FRAG] = { BPFNET_MAP_FRAG, BPFNET_DEFAULT_FRAG_MAX },
+	[BPFNET_M_SOCK_REV] = { BPFNET_MAP_SOCK_REV, BPFNET_DEFAULT_SOCK_REV_MAX },
+	[BPFNET_M_STATS] = { BPFNET_MAP_STATS, BPFNET_STATS_MAX },
+};
+
+const char *bpfnet_map_name(enum bpfnet_map_id id)
+{
+	return id < BPFNET_M_COUNT ? map_descs[id].name : "?";
+}
+
+__u32 bpfnet_map_default_size(enum bpfnet_map_id id)
+{
+	return id < BPFNET_M_COUNT ? map_descs[id].default_size : 0;
+}
+
+int bpfnet_map_id_by_name(const char *name)
+{
+	for (int i = 0; i < BPFNET_M_COUNT; i++)
+		if (!strcmp(name, map_descs[i].name))
+			return i;
+	return -1;
+}
+
+static int pin_path(char *buf, size_t len, const char *dir, const char *name)
+{
+	int n = snprintf(buf, len, "%s/%s", dir, name);
+
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+static int mkdir_p(const char *dir)
+{
+	char tmp[PATH_MAX];
+	size_t len = strlen(dir);
+
+	if (len == 0 || len >= sizeof(tmp))
+		return -ENAMETOOLONG;
+	memcpy(tmp, dir, len + 1);
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, 0700) && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(tmp, 0700) && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+/* Pins only work on bpffs; catch a plain directory with a clear error. */
+static int check_bpffs(const char *dir)
+{
+	struct statfs st;
+
+	if (statfs(dir, &st))
+		return -errno;
+	return st.f_type == BPF_FS_MAGIC ? 0 : -ENOTSUP;
+}
+
+/* A pin whose layout differs was made by an incompatible bpfnet. */
+static int check_pinned(int fd, struct bpf_map *spec, __u32 *max_entries)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	int err = bpf_obj_get_info_by_fd(fd, &info, &len);
+
+	if (err)
+		return -errno;
+	if (info.type != bpf_map__type(spec) || info.key_size != bpf_map__key_size(spec) ||
+	    info.value_size != bpf_map__value_size(spec))
+		return -EPROTO;
+	*max_entries = info.max_entries;
+	return 0;
+}
+
+static int maps_open_once(struct bpfnet_maps *m, const struct bpfnet_map_sizes *sizes,
+			  unsigned int flags)
+{
+	struct bpfnet_maps_skel *skel;
+	bool reused[BPFNET_M_COUNT] = {};
+	struct bpf_map *map;
+	char path[PATH_MAX];
+	int err = 0;
+
+	skel = bpfnet_maps_skel__open();
+	if (!skel)
+		return -errno;
+
+	bpf_object__for_each_map(map, skel->obj) {
+		int id = bpfnet_map_id_by_name(bpf_map__name(map));
+		int fd;
+
+		if (id < 0)
+			continue;
+		err = pin_path(path, sizeof(path), m->pin_dir, map_descs[id].name);
+		if (err)
+			goto out;
+		fd = bpf_obj_get(path);
+		if (fd >= 0) {
+			err = check_pinned(fd, map, &m->max_entries[id]);
+			if (!err)
+				err = bpf_map__reuse_fd(map, fd);
+			close(fd);
+			if (err) {
+				m->err_map = id;
+				goto out;
+			}
+			reused[id] = true;
+			continue;
+		}
+		if (errno != ENOENT || !(flags & BPFNET_MAPS_CREATE)) {
+			err = -errno;
+			m->err_map = id;
+			goto out;
+		}
+		/* the stats array is indexed by counter id, its size is fixed */
+		if (id != BPFNET_M_STATS && sizes && sizes->max_entries[id]) {
+			err = bpf_map__set_max_entries(map, sizes->max_entries[id]);
+			if (err)
+				goto out;
+		}
+		m->max_entries[id] = bpf_map__max_entries(map);
+	}
+
+	err = bpf_object__load(skel->obj);
+	if (err)
+		goto out;
+
+	bpf_object__for_each_map(map, skel->obj) {
+		int id = bpfnet_map_id_by_name(bpf_map__name(map));
+
+		if (id < 0)
+			continue;
+		if (!reused[id]) {
+			err = pin_path(path, sizeof(path), m->pin_dir, map_descs[id].name);
+			if (!err)
+				err = bpf_map__pin(map, path);
+			if (err) {
+				m->err_map = id;
+				goto out;
+			}
+		}
+		m->fd[id] = dup(bpf_map__fd(map));
+		if (m->fd[id] < 0) {
+			err = -errno;
+			goto out;
+		}
+	}
+out:
+	bpfnet_maps_skel__destroy(skel);
+	return err;
+}
+
+int bpfnet_maps_open(struct bpfnet_maps *m, const char *pin_dir,
+		     const struct bpfnet_map_sizes *sizes, unsigned int flags)
+{
+	int err;
+
+	memset(m, 0, sizeof(*m));
+	for (int i = 0; i < BPFNET_M_COUNT; i++)
+		m->fd[i] = -1;
+	m->err_map = -1;
+	if (!pin_dir)
+		pin_dir = BPFNET_PIN_DIR_DEFAULT;
+	if (strlen(pin_dir) >= sizeof(m->pin_dir))
+		return -ENAMETOOLONG;
+	strcpy(m->pin_dir, pin_dir);
+	m->ncpus = libbpf_num_possible_cpus();
+	if (m->ncpus <= 0)
+		return m->ncpus ? m->ncpus : -EINVAL;
+
+	if (flags & BPFNET_MAPS_CREATE) {
+		err = mkdir_p(pin_dir);
+		if (err)
+			return err;
+	}
+	err = check_bpffs(pin_dir);
+	if (err)
+		return err;
+
+	err = maps_open_once(m, sizes, flags);
+	/* another process (agent vs CNI plugin) pinned the same map first */
+	if (err == -EEXIST) {
+		bpfnet_maps_close(m);
+		m->err_map = -1;
+		err = maps_open_once(m, sizes, flags & ~BPFNET_MAPS_CREATE);
+	}
+	if (err) {
+		int err_map = m->err_map;
+
+		bpfnet_maps_close(m);
+		m->err_map = err_map;
+	}
+	return err;
+}
+
+void bpfnet_maps_close(struct bpfnet_maps *m)
+{
+	for (int i = 0; i < BPFNET_M_COUNT; i++) {
+		if (m->fd[i] >= 0)
+			close(m->fd[i]);
+		m->fd[i] = -1;
+	}
+}
+
+int bpfnet_maps_unpin(const char *pin_dir)
+{
+	char path[PATH_MAX];
+	int err = 0;
+
+	for (int i = 0; i < BPFNET_M_COUNT; i++) {
+		if (pin_path(path, sizeof(path), pin_dir, map_descs[i].name))
+			return -ENAMETOOLONG;
+		if (unlink(path) && errno != ENOENT)
+			err = -errno;
+	}
+	return err;
+}
+
+/* Map writes: a full hash map answers E2BIG, which callers see as ENOSPC. */
+static int map_write(struct bpfnet_maps *m, enum bpfnet_map_id id, const void *key,
+		     const void *val, __u64 flags)
+{
+	if (!bpf_map_update_elem(m->fd[id], key, val, flags))
+		return 0;
+	m->err_map = id;
+	return errno == E2BIG ? -ENOSPC : -errno;
+}
+
+static int map_remove(struct bpfnet_maps *m, enum bpfnet_map_id id, const void *key)
+{
+	if (!bpf_map_delete_elem(m->fd[id], key) || errno == ENOENT)
+		return 0;
+	m->err_map = id;
+	return -errno;
+}
+
+static int slots_delete(struct bpfnet_maps *m, __u32 svc_id, __u8 gen, __u32 from, __u32 to)
+{
+	struct bpfnet_slot_key sk = { .svc_id = svc_id, .gen = gen };
+	int err = 0;
+
+	for (__u32 i = from; i < to; i++) {
+		sk.slot = (__u16)i;
+		int e = map_remove(m, BPFNET_M_SLOT, &sk);
+
+		if (e && !err)
+			err = e;
+	}
+	return err;
+}
+
+int bpfnet_backend_upsert(struct bpfnet_maps *m, const struct bpfnet_backend_entry *b)
+{
+	if (!b->id)
+		return -EINVAL;
+	return map_write(m, BPFNET_M_BACKEND, &b->id, &b->be, BPF_ANY);
+}
+
+int bpfnet_backend_delete(struct bpfnet_maps *m, __u32 id)
+{
+	return map_remove(m, BPFNET_M_BACKEND, &id);
+}
+
+int bpfnet_service_upsert(struct bpfnet_maps *m, const struct bpfnet_svc_key *key,
+			  const struct bpfnet_service_spec *spec)
+{
+	struct bpfnet_svc_value old = {}, val = {};
+	struct bpfnet_revnat rn = { .addr = key->addr, .port = key->port };
+	struct bpfnet_slot_key sk = {};
+	bool had_old;
+	int err;
+
+	if (!spec->id || spec->n_backends > BPFNET_MAX_BACKENDS_PER_SVC ||
+	    (spec->n_backends && !spec->backends))
+		return -EINVAL;
+	m->err_map = -1;
+
+	for (__u32 i = 0; i < spec->n_backends; i++) {
+		err = bpfnet_backend_upsert(m, &spec->backends[i]);
+		if (err)
+			return err;
+	}
+
+	had_old = !bpf_map_lookup_elem(m->fd[BPFNET_M_SVC], key, &old);
+	val.id = spec->id;
+	val.count = (__u16)spec->n_backends;
+	/* a service that changes id starts its own slot space */
+	val.slot_gen = had_old && old.id == spec->id ? old.slot_gen ^ 1 : 0;
+	val.flags = spec->flags;
+	val.affinity_timeout_s = spec->affinity_timeout_s;
+
+	sk.svc_id = val.id;
+	sk.gen = val.slot_gen;
+	for (__u32 i = 0; i < spec->n_backends; i++) {
+		sk.slot = (__u16)i;
+		err = map_write(m, BPFNET_M_SLOT, &sk, &spec->backends[i].id, BPF_ANY);
+		if (err) {
+			slots_delete(m, val.id, val.slot_gen, 0, i);
+			return err;
+		}
+	}
+
+	err = map_write(m, BPFNET_M_REVNAT, &val.id, &rn, BPF_ANY);
+	if (!err) {
+		err = map_write(m, BPFNET_M_SVC, key, &val, BPF_ANY);
+		/* a revnat entry of a live service (same id) stays */
+		if (err && (!had_old || old.id != val.id))
+			map_remove(m, BPFNET_M_REVNAT, &val.id);
+	}
+	if (err) {
+		slots_delete(m, val.id, val.slot_gen, 0, spec->n_backends);
+		return err;
+	}
+
+	if (!had_old)
+		return 0;
+	/* Stale slots of the previous generation (and its extra slots when
+	 * the id stayed): failure to delete leaves garbage, not wrong routing. */
+	if (old.id != val.id) {
+		slots_delete(m, old.id, old.slot_gen, 0, old.count);
+		map_remove(m, BPFNET_M_REVNAT, &old.id);
+	} else {
+		slots_delete(m, old.id, old.slot_gen, 0, old.count);
+	}
+	return 0;
+}
+
+int bpfnet_service_delete(struct bpfnet_maps *m, const struct bpfnet_svc_key *key)
+{
+	struct bpfnet_svc_value val;
+	int err;
+
+	m->err_map = -1;
+	if (bpf_map_lookup_elem(m->fd[BPFNET_M_SVC], key, &val))
+		return errno == ENOENT ? -ENOENT : -errno;
+	err = map_remove(m, BPFNET_M_SVC, key);
+	if (err)
+		return err;
+	err = slots_delete(m, val.id, val.slot_gen, 0, val.count);
+	if (!err)
+		err = map_remove(m, BPFNET_M_REVNAT, &val.id);
+	return err;
+}
+
+int bpfnet_service_get(struct bpfnet_maps *m, const struct bpfnet_svc_key *key,
+		       struct bpfnet_svc_value *val, __u32 *backend_ids, __u32 max)
+{
+	struct bpfnet_slot_key sk = {};
+
+	if (bpf_map_lookup_elem(m->fd[BPFNET_M_SVC], key, val))
+		return -errno;
+	sk.svc_id = val->id;
+	sk.gen = val->slot_gen;
+	for (__u32 i = 0; i < val->count && i < max; i++) {
+		sk.slot = (__u16)i;
+		if (bpf_map_lookup_elem(m->fd[BPFNET_M_SLOT], &sk, &backend_ids[i]))
+			backend_ids[i] = 0;
+	}
+	return val->count;
+}
+
+int bpfnet_map_iterate(struct bpfnet_maps *m, enum bpfnet_map_id id, bpfnet_iter_fn fn, void *arg)
+{
+	struct bpf_map_info info = {};
+	__u32 info_len = sizeof(info);
+	void *key = NULL, *next = NULL, *val = NULL;
+	size_t vsize;
+	int err;
+
+	if (id >= BPFNET_M_COUNT || m->fd[id] < 0)
+		return -EBADF;
+	if (bpf_obj_get_info_by_fd(m->fd[id], &info, &info_len))
+		return -errno;
+	vsize = info.value_size;
+	if (info.type == BPF_MAP_TYPE_PERCPU_ARRAY || info.type == BPF_MAP_TYPE_PERCPU_HASH ||
+	    info.type == BPF_MAP_TYPE_LRU_PERCPU_HASH)
+		vsize = ((vsize + 7) & ~(size_t)7) * m->ncpus;
+	key = calloc(1, info.key_size);
+	next = calloc(1, info.key_size);
+	val = calloc(1, vsize);
+	if (!key || !next || !val) {
+		err = -ENOMEM;
+		goto out;
+	}
+	err = bpf_map_get_next_key(m->fd[id], NULL, next);
+	while (!err) {
+		memcpy(key, next, info.key_size);
+		/* an entry deleted between the two calls is simply skipped */
+		if (!bpf_map_lookup_elem(m->fd[id], key, val)) {
+			err = fn(key, val, arg);
+			if (err)
+				goto out;
+		}
+		err = bpf_map_get_next_key(m->fd[id], key, next);
+	}
+	err = errno == ENOENT ? 0 : -errno;
+out:
+	free(key);
+	free(next);
+	free(val);
+	return err;
+}
+
+static int count_one(const void *key, const void *val, void *arg)
+{
+	(void)key;
+	(void)val;
+	(*(__u32 *)arg)++;
+	return 0;
+}
+
+int bpfnet_map_count(struct bpfnet_maps *m, enum bpfnet_map_id id, __u32 *count)
+{
+	*count = 0;
+	return bpfnet_map_iterate(m, id, count_one, count);
+}
+
+int bpfnet_stats_read(struct bpfnet_maps *m, struct bpfnet_stat_value out[BPFNET_STATS_MAX])
+{
+	struct bpfnet_stat_value *percpu;
+	int err = 0;
+
+	percpu = calloc(m->ncpus, sizeof(*percpu));
+	if (!percpu)
+		return -ENOMEM;
+	for (__u32 i = 0; i < BPFNET_STATS_MAX; i++) {
+		out[i].packets = out[i].bytes = 0;
+		if (bpf_map_lookup_elem(m->fd[BPFNET_M_STATS], &i, percpu)) {
+			err = -errno;
+			break;
+		}
+		for (int c = 0; c < m->ncpus; c++) {
+			out[i].packets += percpu[c].packets;
+			out[i].bytes += percpu[c].bytes;
+		}
+	}
+	free(percpu);
+	return err;
+}
+
+const char *bpfnet_maps_strerror(const struct bpfnet_maps *m, int err, char *buf, size_t len)
+{
+	const char *map = m && m->err_map >= 0 ? map_descs[m->err_map].name : NULL;
+
+	switch (err) {
+	case -ENOSPC:
+		snprintf(buf, len, "map %s is full", map ? map : "?");
+		break;
+	case -EPROTO:
+		snprintf(buf, len, "pinned map %s/%s has an incompatible layout; remove it",
+			 m ? m->pin_dir : "", map ? map : "?");
+		break;
+	case -ENOTSUP:
+		snprintf(buf, len, "%s is not on a bpf filesystem (mount -t bpf bpf DIR)",
+			 m ? m->pin_dir : "pin dir");
+		break;
+	case -ENOENT:
+		snprintf(buf, len, "%s%s%s not found", map ? "map " : "entry", map ? map : "",
+			 map ? " (is the agent running? wrong --pin-dir?)" : "");
+		break;
+	default:
+		snprintf(buf, len, "%s%s%s", map ? map : "", map ? ": " : "", strerror(-err));
+	}
+	return buf;
+}

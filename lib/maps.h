@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The map library: the one way userspace (agent, CNI plugin, CLI, tests)
+ * opens, creates and writes bpfnet's pinned maps. Functions return 0 or a
+ * negative errno and print nothing; callers log at their boundary.
+ * bpfnet_maps_strerror() adds the map-specific meaning of an error.
+ */
+#ifndef BPFNET_LIB_MAPS_H
+#define BPFNET_LIB_MAPS_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <bpfnet/datapath.h>
+
+enum bpfnet_map_id {
+	BPFNET_M_SVC,
+	BPFNET_M_SLOT,
+	BPFNET_M_BACKEND,
+	BPFNET_M_REVNAT,
+	BPFNET_M_CT,
+	BPFNET_M_FRAG,
+	BPFNET_M_SOCK_REV,
+	BPFNET_M_STATS,
+	BPFNET_M_COUNT,
+};
+
+/* Capacities to create maps with; 0 keeps the default. Existing pins keep
+ * the size they were created with. */
+struct bpfnet_map_sizes {
+	__u32 max_entries[BPFNET_M_COUNT];
+};
+
+struct bpfnet_maps {
+	char pin_dir[PATH_MAX];
+	int fd[BPFNET_M_COUNT];
+	__u32 max_entries[BPFNET_M_COUNT];
+	int ncpus;            /* possible CPUs: per-CPU value arrays are this long */
+	int err_map;          /* map of the last failed write, -1 if none */
+};
+
+enum bpfnet_maps_open_flags {
+	BPFNET_MAPS_CREATE = 1 << 0, /* create and pin maps that are missing */
+};
+
+const char *bpfnet_map_name(enum bpfnet_map_id id);
+__u32 bpfnet_map_default_size(enum bpfnet_map_id id);
+/* -1 when @name is not a bpfnet map */
+int bpfnet_map_id_by_name(const char *name);
+
+int bpfnet_maps_open(struct bpfnet_maps *m, const char *pin_dir,
+		     const struct bpfnet_map_sizes *sizes, unsigned int flags);
+void bpfnet_maps_close(struct bpfnet_maps *m);
+/* Remove every bpfnet map pin under @pin_dir (maps live on while in use). */
+int bpfnet_maps_unpin(const char *pin_dir);
+
+struct bpfnet_backend_entry {
+	__u32 id;
+	struct bpfnet_backend be;
+};
+
+struct bpfnet_service_spec {
+	__u32 id; /* service and reverse-NAT id, non-zero, unique per frontend */
+	__u32 flags;
+	__u32 affinity_timeout_s;
+	__u32 n_backends;
+	const struct bpfnet_backend_entry *backends;
+};
+
+/*
+ * Make @key serve exactly @spec's backends. Order: backends, slots of the
+ * idle generation, reverse NAT, the service value (the switch), then the old
+ * generation's slots. Any failure before the switch leaves the service as it
+ * was. A full map gives -ENOSPC with err_map naming it.
+ */
+int bpfnet_service_upsert(struct bpfnet_maps *m, const struct bpfnet_svc_key *key,
+			  const struct bpfnet_service_spec *spec);
+
+/* Remove the service, then its slots, then its reverse-NAT entry. Backends
+ * may be shared by services and are removed with bpfnet_backend_delete(). */
+int bpfnet_service_delete(struct bpfnet_maps *m, const struct bpfnet_svc_key *key);
+int bpfnet_backend_upsert(struct bpfnet_maps *m, const struct bpfnet_backend_entry *b);
+int bpfnet_backend_delete(struct bpfnet_maps *m, __u32 id);
+
+/* Read a service and up to @max of its live backend ids (returns how many it has). */
+int bpfnet_service_get(struct bpfnet_maps *m, const struct bpfnet_svc_key *key,
+		       struct bpfnet_svc_value *val, __u32 *backend_ids, __u32 max);
+
+/* Visit every entry; a non-zero return from @fn stops and is returned. For
+ * per-CPU maps @value points at ncpus consecutive values. */
+typedef int (*bpfnet_iter_fn)(const void *key, const void *value, void *arg);
+int bpfnet_map_iterate(struct bpfnet_maps *m, enum bpfnet_map_id id, bpfnet_iter_fn fn, void *arg);
+int bpfnet_map_count(struct bpfnet_maps *m, enum bpfnet_map_id id, __u32 *count);
+
+/* Counters summed over CPUs, indexed by enum bpfnet_stat / DROP_BASE+reason. */
+int bpfnet_stats_read(struct bpfnet_maps *m, struct bpfnet_stat_value out[BPFNET_STATS_MAX]);
+
+/* Human text for an error returned by this library. */
+const char *bpfnet_maps_strerror(const struct bpfnet_maps *m, int err, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,204 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* The map library: creation, reopening, ordered service writes, map-full. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+
+#include "testutil.h"
+
+TEST(maps_are_pinned_and_reopened_with_their_size)
+{
+	struct bpfnet_map_sizes sizes = {};
+	struct bpfnet_maps m2;
+	char dir[PATH_MAX];
+
+	snprintf(dir, sizeof(dir), "%s/sized", f->bpffs);
+	sizes.max_entries[BPFNET_M_SVC] = 1234;
+	sizes.max_entries[BPFNET_M_CT] = 4096;
+	ASSERT_OK(bpfnet_maps_open(&m2, dir, &sizes, BPFNET_MAPS_CREATE), "create sized");
+	ASSERT_EQ(m2.max_entries[BPFNET_M_SVC], 1234, "svc size");
+	ASSERT_EQ(m2.max_entries[BPFNET_M_CT], 4096, "ct size");
+	ASSERT_EQ(m2.max_entries[BPFNET_M_BACKEND], BPFNET_DEFAULT_BACKEND_MAX, "default size");
+	for (int i = 0; i < BPFNET_M_COUNT; i++) {
+		char p[PATH_MAX];
+
+		snprintf(p, sizeof(p), "%s/%s", dir, bpfnet_map_name(i));
+		ASSERT_OK(access(p, F_OK), p);
+	}
+	bpfnet_maps_close(&m2);
+
+	/* reopening without CREATE finds the pins and their sizes */
+	ASSERT_OK(bpfnet_maps_open(&m2, dir, NULL, 0), "reopen");
+	ASSERT_EQ(m2.max_entries[BPFNET_M_SVC], 1234, "svc size survives");
+	bpfnet_maps_close(&m2);
+	ASSERT_OK(bpfnet_maps_unpin(dir), "unpin");
+	ASSERT_EQ(bpfnet_maps_open(&m2, dir, NULL, 0), -ENOENT, "gone after unpin");
+}
+
+TEST(maps_open_refuses_non_bpffs_and_wrong_layout)
+{
+	struct bpfnet_maps m2;
+	char dir[] = "/tmp/bpfnet-notbpffs-XXXXXX", path[PATH_MAX], buf[256];
+	int fd, err;
+
+	ASSERT_TRUE(mkdtemp(dir) != NULL, "mkdtemp");
+	err = bpfnet_maps_open(&m2, dir, NULL, BPFNET_MAPS_CREATE);
+	rmdir(dir);
+	ASSERT_EQ(err, -ENOTSUP, "plain directory");
+
+	/* a pin of the right name and the wrong shape */
+	snprintf(path, sizeof(path), "%s/bad", f->bpffs);
+	ASSERT_OK(mkdir(path, 0700) ? -errno : 0, "mkdir");
+	fd = bpf_map_create(BPF_MAP_TYPE_HASH, "svc_v1", 4, 4, 16, NULL);
+	ASSERT_TRUE(fd >= 0, "create odd map");
+	snprintf(path, sizeof(path), "%s/bad/svc_v1", f->bpffs);
+	ASSERT_OK(bpf_obj_pin(fd, path), "pin odd map");
+	close(fd);
+	snprintf(path, sizeof(path), "%s/bad", f->bpffs);
+	err = bpfnet_maps_open(&m2, path, NULL, BPFNET_MAPS_CREATE);
+	ASSERT_EQ(err, -EPROTO, "incompatible pin refused");
+	ASSERT_TRUE(strstr(bpfnet_maps_strerror(&m2, err, buf, sizeof(buf)), "svc_v1") != NULL,
+		    "error names the map");
+}
+
+TEST(service_upsert_flips_slot_generation)
+{
+	struct bpfnet_svc_key key = svc_key(VIP, 80, IPPROTO_TCP);
+	struct bpfnet_svc_value val;
+	__u32 ids[8];
+
+	svc_set(f, VIP, 80, IPPROTO_TCP, 7, 3, 8080, 100);
+	ASSERT_EQ(bpfnet_service_get(&f->maps, &key, &val, ids, 8), 3, "3 backends");
+	ASSERT_EQ(val.slot_gen, 0, "first generation");
+	ASSERT_EQ(ids[0], 101, "slot 0");
+	ASSERT_EQ(ids[2], 103, "slot 2");
+
+	svc_set(f, VIP, 80, IPPROTO_TCP, 7, 2, 8080, 200);
+	ASSERT_EQ(bpfnet_service_get(&f->maps, &key, &val, ids, 8), 2, "2 backends");
+	ASSERT_EQ(val.slot_gen, 1, "flipped");
+	ASSERT_EQ(ids[0], 201, "new slot 0");
+	ASSERT_EQ(map_entries(f, BPFNET_M_SLOT), 2, "old generation removed");
+	ASSERT_EQ(map_entries(f, BPFNET_M_REVNAT), 1, "one revnat entry");
+
+	ASSERT_OK(bpfnet_service_delete(&f->maps, &key), "delete");
+	ASSERT_EQ(map_entries(f, BPFNET_M_SVC), 0, "service gone");
+	ASSERT_EQ(map_entries(f, BPFNET_M_SLOT), 0, "slots gone");
+	ASSERT_EQ(map_entries(f, BPFNET_M_REVNAT), 0, "revnat gone");
+	ASSERT_EQ(map_entries(f, BPFNET_M_BACKEND), 5, "backends are the caller's to remove");
+	ASSERT_EQ(bpfnet_service_delete(&f->maps, &key), -ENOENT, "second delete");
+}
+
+TEST(service_map_full_is_reported_and_harmless)
+{
+	struct bpfnet_map_sizes sizes = {};
+	struct bpfnet_backend_entry be = { .id = 1, .be = { .addr = htonl(BACKEND(1)),
+							    .port = htons(80) } };
+	struct bpfnet_service_spec spec = { .n_backends = 1, .backends = &be };
+	struct bpfnet_svc_value val;
+	struct bpfnet_maps m2;
+	char dir[PATH_MAX], buf[128];
+	__u32 ids[1];
+	int err;
+
+	snprintf(dir, sizeof(dir), "%s/small", f->bpffs);
+	sizes.max_entries[BPFNET_M_SVC] = 4;
+	ASSERT_OK(bpfnet_maps_open(&m2, dir, &sizes, BPFNET_MAPS_CREATE), "create small");
+	for (int i = 0; i < 4; i++) {
+		struct bpfnet_svc_key k = svc_key(VIP + i, 80, IPPROTO_TCP);
+
+		spec.id = 10 + i;
+		ASSERT_OK(bpfnet_service_upsert(&m2, &k, &spec), "fill");
+	}
+	struct bpfnet_svc_key k5 = svc_key(VIP + 4, 80, IPPROTO_TCP);
+	spec.id = 14;
+	err = bpfnet_service_upsert(&m2, &k5, &spec);
+	bpfnet_maps_strerror(&m2, err, buf, sizeof(buf));
+	ASSERT_EQ(err, -ENOSPC, "map full");
+	ASSERT_TRUE(strstr(buf, "svc_v1") && strstr(buf, "full"), "message names the full map");
+	/* the failed service left no slot or revnat behind, the others serve */
+	__u32 n = 0;
+	ASSERT_OK(bpfnet_map_count(&m2, BPFNET_M_SLOT, &n), "count");
+	ASSERT_EQ(n, 4, "no stray slots");
+	ASSERT_OK(bpfnet_map_count(&m2, BPFNET_M_REVNAT, &n), "count");
+	ASSERT_EQ(n, 4, "no stray revnat");
+	struct bpfnet_svc_key k0 = svc_key(VIP, 80, IPPROTO_TCP);
+	ASSERT_EQ(bpfnet_service_get(&m2, &k0, &val, ids, 1), 1, "old service intact");
+	bpfnet_maps_close(&m2);
+}
+
+TEST(service_upsert_rejects_bad_specs)
+{
+	struct bpfnet_svc_key key = svc_key(VIP, 80, IPPROTO_TCP);
+	struct bpfnet_service_spec spec = { .id = 0 };
+
+	ASSERT_EQ(bpfnet_service_upsert(&f->maps, &key, &spec), -EINVAL, "id 0");
+	spec.id = 1;
+	spec.n_backends = 2;
+	ASSERT_EQ(bpfnet_service_upsert(&f->maps, &key, &spec), -EINVAL, "no backend array");
+	ASSERT_EQ(map_entries(f, BPFNET_M_SVC), 0, "nothing written");
+}
+
+/* The packet path never sees a half-written service: a tight loop of
+ * packets runs while another thread keeps swapping between two backend
+ * sets; every packet must land on a member of one of the two sets. */
+#include <pthread.h>
+struct churn { struct fixture *f; volatile int stop; int err; };
+
+static void *churn_thread(void *arg)
+{
+	struct churn *c = arg;
+	struct bpfnet_svc_key key = svc_key(VIP, 80, IPPROTO_TCP);
+	struct bpfnet_backend_entry sets[2][3];
+
+	for (int s = 0; s < 2; s++)
+		for (int i = 0; i < 3; i++) {
+			sets[s][i].id = 100 + s * 10 + i;
+			sets[s][i].be.addr = htonl(BACKEND(s * 10 + i + 1));
+			sets[s][i].be.port = htons(8080);
+			sets[s][i].be.proto = IPPROTO_TCP;
+			sets[s][i].be.state = 0;
+		}
+	for (int n = 0; !c->stop; n++) {
+		struct bpfnet_service_spec spec = { .id = 7, .n_backends = 3 - (n & 1),
+						    .backends = sets[n & 1] };
+		c->err = bpfnet_service_upsert(&c->f->maps, &key, &spec);
+		if (c->err)
+			break;
+	}
+	return NULL;
+}
+
+TEST(packets_never_see_a_half_written_service)
+{
+	struct churn c = { .f = f };
+	struct tc_result r;
+	struct pkt_buf in;
+	pthread_t t;
+
+	svc_set(f, VIP, 80, IPPROTO_TCP, 7, 3, 8080, 99);
+	ASSERT_OK(pthread_create(&t, NULL, churn_thread, &c), "thread");
+	for (int i = 0; i < 20000; i++) {
+		struct pkt_spec s = {
+			.saddr = CLIENT, .daddr = VIP, .sport = (uint16_t)(1024 + i % 60000),
+			.dport = 80, .proto = IPPROTO_TCP, .tcp_flags = 0x02,
+		};
+		pkt_build(&in, &s);
+		run_tc(f, &in, &r);
+		uint32_t d = pkt_daddr(&r.out);
+		if (r.retval != 0 || !((d >= BACKEND(1) && d <= BACKEND(3)) ||
+				       (d >= BACKEND(11) && d <= BACKEND(12)))) {
+			c.stop = 1;
+			pthread_join(t, NULL);
+			FAIL("packet %d: verdict %d, destination %08x", i, r.retval, d);
+		}
+	}
+	c.stop = 1;
+	pthread_join(t, NULL);
+	ASSERT_OK(c.err, "writer");
+	ASSERT_EQ(drop_packets(f, BPFNET_DROP_BACKEND_MISSING), 0, "no slot misses dropped");
+}

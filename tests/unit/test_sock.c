@@ -1,0 +1,290 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * Socket LB (bpf_sock.c) with real connect()/sendto()/recvfrom()/
+ * getpeername() from a process in the test cgroup. The process runs in a
+ * fresh network namespace with only loopback, so backends are loopback
+ * addresses and an untranslated VIP is unreachable rather than routed.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+#define LO_BACKEND(n) IP4(127, 0, 0, 10 + (n))
+
+static struct sockaddr_in sin_of(uint32_t addr, uint16_t port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port),
+				  .sin_addr.s_addr = htonl(addr) };
+	return sa;
+}
+
+static void svc_set_lo(struct fixture *f, uint16_t port, uint8_t proto, unsigned int n,
+		       uint16_t bport)
+{
+	struct bpfnet_backend_entry be[8];
+	struct bpfnet_service_spec spec = { .id = 5, .n_backends = n, .backends = be };
+	struct bpfnet_svc_key key = svc_key(VIP, port, proto);
+
+	for (unsigned int i = 0; i < n; i++) {
+		be[i].id = 50 + i;
+		be[i].be.addr = htonl(LO_BACKEND(i));
+		be[i].be.port = htons(bport);
+		be[i].be.proto = proto;
+		be[i].be.state = BPFNET_BACKEND_ACTIVE;
+	}
+	ASSERT_OK(bpfnet_service_upsert(&f->maps, &key, &spec), "service upsert");
+}
+
+static int listen_on(uint32_t addr, uint16_t port, int type)
+{
+	struct sockaddr_in sa = sin_of(addr, port);
+	int one = 1, fd = socket(AF_INET, type, 0);
+
+	if (fd < 0)
+		return -1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) ||
+	    (type == SOCK_STREAM && listen(fd, 64))) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+#define CHILD_CHECK(cond, ...)                                       \
+	do {                                                         \
+		if (!(cond)) {                                       \
+			snprintf(msg, msglen, __VA_ARGS__);          \
+			return 1;                                    \
+		}                                                    \
+	} while (0)
+
+static int child_tcp_connect(void *arg, char *msg, size_t msglen)
+{
+	struct sockaddr_in vip = sin_of(VIP, 80), peer;
+	socklen_t len = sizeof(peer);
+	int lfd, cfd, afd;
+
+	(void)arg;
+	lfd = listen_on(LO_BACKEND(0), 8080, SOCK_STREAM);
+	CHILD_CHECK(lfd >= 0, "listen: %s", strerror(errno));
+	cfd = socket(AF_INET, SOCK_STREAM, 0);
+	CHILD_CHECK(!connect(cfd, (struct sockaddr *)&vip, sizeof(vip)), "connect to VIP: %s",
+		    strerror(errno));
+	afd = accept(lfd, NULL, NULL);
+	CHILD_CHECK(afd >= 0, "accept: %s", strerror(errno));
+	CHILD_CHECK(!getpeername(cfd, (struct sockaddr *)&peer, &len), "getpeername: %s",
+		    strerror(errno));
+	CHILD_CHECK(peer.sin_addr.s_addr == htonl(VIP) && peer.sin_port == htons(80),
+		    "getpeername returned %s:%u, want the VIP", inet_ntoa(peer.sin_addr),
+		    ntohs(peer.sin_port));
+	CHILD_CHECK(write(cfd, "ping", 4) == 4, "write");
+	char buf[8];
+	CHILD_CHECK(read(afd, buf, sizeof(buf)) == 4 && !memcmp(buf, "ping", 4),
+		    "backend did not receive the data");
+	close(afd);
+	close(cfd);
+	close(lfd);
+	return 0;
+}
+
+TEST(sock_tcp_connect_to_vip_reaches_backend)
+{
+	svc_set_lo(f, 80, IPPROTO_TCP, 1, 8080);
+	run_in_cgroup_netns(f, child_tcp_connect, NULL);
+	ASSERT_EQ(stat_packets(f, BPFNET_STAT_SOCK_CONNECT_XLATE), 1, "connect counter");
+	ASSERT_EQ(stat_packets(f, BPFNET_STAT_SOCK_PEERNAME_XLATE), 1, "getpeername counter");
+	ASSERT_EQ(map_entries(f, BPFNET_M_SOCK_REV), 1, "socket reverse entry");
+}
+
+/* Unconnected UDP: the reply read by recvfrom() comes from the VIP. */
+static int child_udp_sendto(void *arg, char *msg, size_t msglen)
+{
+	struct sockaddr_in vip = sin_of(VIP, 53), from;
+	socklen_t len = sizeof(from);
+	struct timeval tv = { .tv_sec = 2 };
+	char buf[16];
+	int sfd, cfd;
+	ssize_t n;
+
+	(void)arg;
+	sfd = listen_on(LO_BACKEND(0), 5353, SOCK_DGRAM);
+	CHILD_CHECK(sfd >= 0, "bind: %s", strerror(errno));
+	cfd = socket(AF_INET, SOCK_DGRAM, 0);
+	setsockopt(cfd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(sfd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	CHILD_CHECK(sendto(cfd, "q", 1, 0, (struct sockaddr *)&vip, sizeof(vip)) == 1,
+		    "sendto VIP: %s", strerror(errno));
+	n = recvfrom(sfd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &len);
+	CHILD_CHECK(n == 1, "backend recvfrom: %s", strerror(errno));
+	CHILD_CHECK(sendto(sfd, "a", 1, 0, (struct sockaddr *)&from, len) == 1, "reply: %s",
+		    strerror(errno));
+	len = sizeof(from);
+	n = recvfrom(cfd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &len);
+	CHILD_CHECK(n == 1, "client recvfrom: %s", strerror(errno));
+	CHILD_CHECK(from.sin_addr.s_addr == htonl(VIP) && from.sin_port == htons(53),
+		    "reply appears from %s:%u, want the VIP", inet_ntoa(from.sin_addr),
+		    ntohs(from.sin_port));
+	close(cfd);
+	close(sfd);
+	return 0;
+}
+
+TEST(sock_udp_reply_appears_from_vip)
+{
+	svc_set_lo(f, 53, IPPROTO_UDP, 1, 5353);
+	run_in_cgroup_netns(f, child_udp_sendto, NULL);
+	ASSERT_EQ(stat_packets(f, BPFNET_STAT_SOCK_SENDMSG_XLATE), 1, "sendmsg counter");
+	ASSERT_TRUE(stat_packets(f, BPFNET_STAT_SOCK_RECVMSG_XLATE) >= 1, "recvmsg counter");
+}
+
+/* Connected UDP (what glibc's resolver does): connect() picks the backend. */
+static int child_udp_connected(void *arg, char *msg, size_t msglen)
+{
+	struct sockaddr_in vip = sin_of(VIP, 53), from, peer;
+	socklen_t len = sizeof(from);
+	struct timeval tv = { .tv_sec = 2 };
+	char buf[16];
+	int sfd, cfd;
+
+	(void)arg;
+	sfd = listen_on(LO_BACKEND(0), 5353, SOCK_DGRAM);
+	CHILD_CHECK(sfd >= 0, "bind: %s", strerror(errno));
+	cfd = socket(AF_INET, SOCK_DGRAM, 0);
+	setsockopt(cfd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	CHILD_CHECK(!connect(cfd, (struct sockaddr *)&vip, sizeof(vip)), "connect: %s",
+		    strerror(errno));
+	CHILD_CHECK(send(cfd, "q", 1, 0) == 1, "send: %s", strerror(errno));
+	CHILD_CHECK(recvfrom(sfd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &len) == 1,
+		    "backend recv");
+	CHILD_CHECK(sendto(sfd, "a", 1, 0, (struct sockaddr *)&from, len) == 1, "reply");
+	CHILD_CHECK(recv(cfd, buf, sizeof(buf), 0) == 1, "connected socket got the reply: %s",
+		    strerror(errno));
+	len = sizeof(peer);
+	CHILD_CHECK(!getpeername(cfd, (struct sockaddr *)&peer, &len) &&
+			    peer.sin_addr.s_addr == htonl(VIP) && peer.sin_port == htons(53),
+		    "getpeername is not the VIP");
+	close(cfd);
+	close(sfd);
+	return 0;
+}
+
+TEST(sock_connected_udp_talks_to_backend_as_vip)
+{
+	svc_set_lo(f, 53, IPPROTO_UDP, 1, 5353);
+	run_in_cgroup_netns(f, child_udp_connected, NULL);
+}
+
+static int child_no_backend(void *arg, char *msg, size_t msglen)
+{
+	struct sockaddr_in vip = sin_of(VIP, 80), dns = sin_of(VIP, 53);
+	int want = *(int *)arg;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	CHILD_CHECK(connect(fd, (struct sockaddr *)&vip, sizeof(vip)) == -1 && errno == want,
+		    "TCP connect: %s, want %s", strerror(errno), strerror(want));
+	close(fd);
+	fd = socket(AF_INET, SOCK_DGRAM, 0);
+	CHILD_CHECK(sendto(fd, "q", 1, 0, (struct sockaddr *)&dns, sizeof(dns)) == -1 &&
+			    errno == want,
+		    "UDP sendto: %s, want %s", strerror(errno), strerror(want));
+	close(fd);
+	return 0;
+}
+
+TEST(sock_no_backend_is_refused_at_once)
+{
+	int want = f->features.set_retval ? ECONNREFUSED : EPERM;
+
+	svc_set_lo(f, 80, IPPROTO_TCP, 0, 0);
+	struct bpfnet_svc_key k = svc_key(VIP, 53, IPPROTO_UDP);
+	struct bpfnet_service_spec spec = { .id = 6 };
+	ASSERT_OK(bpfnet_service_upsert(&f->maps, &k, &spec), "empty UDP service");
+	run_in_cgroup_netns(f, child_no_backend, &want);
+	ASSERT_EQ(stat_packets(f, BPFNET_STAT_SOCK_REJECT), 2, "rejections counted");
+	ASSERT_EQ(drop_packets(f, BPFNET_DROP_NO_BACKEND), 2, "no_backend counter");
+}
+
+static int child_direct(void *arg, char *msg, size_t msglen)
+{
+	struct sockaddr_in dst = sin_of(LO_BACKEND(0), 8080), peer;
+	socklen_t len = sizeof(peer);
+	int lfd, cfd;
+
+	(void)arg;
+	lfd = listen_on(LO_BACKEND(0), 8080, SOCK_STREAM);
+	CHILD_CHECK(lfd >= 0, "listen");
+	cfd = socket(AF_INET, SOCK_STREAM, 0);
+	CHILD_CHECK(!connect(cfd, (struct sockaddr *)&dst, sizeof(dst)), "direct connect: %s",
+		    strerror(errno));
+	CHILD_CHECK(!getpeername(cfd, (struct sockaddr *)&peer, &len) &&
+			    peer.sin_addr.s_addr == dst.sin_addr.s_addr,
+		    "peer changed");
+	close(cfd);
+	close(lfd);
+	return 0;
+}
+
+TEST(sock_non_service_connect_is_untouched)
+{
+	svc_set_lo(f, 80, IPPROTO_TCP, 1, 8080);
+	run_in_cgroup_netns(f, child_direct, NULL);
+	ASSERT_EQ(stat_packets(f, BPFNET_STAT_SOCK_CONNECT_XLATE), 0, "no translation");
+	ASSERT_EQ(map_entries(f, BPFNET_M_SOCK_REV), 0, "no reverse entry");
+}
+
+/* 3 backends, 600 connections: every backend gets a fair share. */
+static int child_spread(void *arg, char *msg, size_t msglen)
+{
+	struct sockaddr_in vip = sin_of(VIP, 80);
+	unsigned int hits[3] = {};
+	int lfd[3];
+
+	(void)arg;
+	for (int i = 0; i < 3; i++) {
+		lfd[i] = listen_on(LO_BACKEND(i), 8080, SOCK_STREAM);
+		CHILD_CHECK(lfd[i] >= 0, "listen");
+	}
+	for (int n = 0; n < 600; n++) {
+		struct sockaddr_in local;
+		socklen_t len = sizeof(local);
+		int cfd = socket(AF_INET, SOCK_STREAM, 0);
+
+		CHILD_CHECK(!connect(cfd, (struct sockaddr *)&vip, sizeof(vip)), "connect %d: %s", n,
+			    strerror(errno));
+		/* the kernel's view of the destination is the backend */
+		struct sockaddr_in real;
+		len = sizeof(local);
+		getsockname(cfd, (struct sockaddr *)&local, &len);
+		int afd = -1;
+		for (int i = 0; i < 3 && afd < 0; i++) {
+			struct timeval tv = { 0 };
+			fd_set rf;
+
+			FD_ZERO(&rf);
+			FD_SET(lfd[i], &rf);
+			if (select(lfd[i] + 1, &rf, NULL, NULL, &tv) == 1) {
+				len = sizeof(real);
+				afd = accept(lfd[i], (struct sockaddr *)&real, &len);
+				hits[i]++;
+			}
+		}
+		CHILD_CHECK(afd >= 0, "no backend accepted connection %d", n);
+		close(afd);
+		close(cfd);
+	}
+	for (int i = 0; i < 3; i++) /* sigma = sqrt(600/3*2/3) = 11.5 */
+		CHILD_CHECK(hits[i] > 140 && hits[i] < 260, "backend %d got %u of 600", i, hits[i]);
+	return 0;
+}
+
+TEST(sock_connections_spread_over_backends)
+{
+	svc_set_lo(f, 80, IPPROTO_TCP, 3, 8080);
+	run_in_cgroup_netns(f, child_spread, NULL);
+}

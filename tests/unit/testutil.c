@@ -1,0 +1,83 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include "testutil.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <bpf/bpf.h>
+
+struct bpfnet_svc_key svc_key(uint32_t vip, uint16_t port, uint8_t proto)
+{
+	struct bpfnet_svc_key k = {
+		.addr = htonl(vip), .port = htons(port), .proto = proto, .scope = BPFNET_SCOPE_ALL,
+	};
+	return k;
+}
+
+void svc_set(struct fixture *f, uint32_t vip, uint16_t port, uint8_t proto, uint32_t id,
+	     unsigned int n, uint16_t bport, uint32_t base_id)
+{
+	struct bpfnet_backend_entry be[64];
+	struct bpfnet_service_spec spec = { .id = id, .n_backends = n, .backends = be };
+	struct bpfnet_svc_key key = svc_key(vip, port, proto);
+	char buf[128];
+	int err;
+
+	if (n > 64)
+		FAIL("svc_set: at most 64 backends");
+	for (unsigned int i = 0; i < n; i++) {
+		be[i].id = base_id + i + 1;
+		be[i].be.addr = htonl(BACKEND(i + 1));
+		be[i].be.port = htons(bport);
+		be[i].be.proto = proto;
+		be[i].be.state = BPFNET_BACKEND_ACTIVE;
+	}
+	err = bpfnet_service_upsert(&f->maps, &key, &spec);
+	if (err)
+		FAIL("service upsert: %s", bpfnet_maps_strerror(&f->maps, err, buf, sizeof(buf)));
+}
+
+void run_tc(struct fixture *f, const struct pkt_buf *in, struct tc_result *r)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in->data, .data_size_in = (__u32)in->len,
+		    .data_out = r->out.data, .data_size_out = sizeof(r->out.data), .repeat = 1);
+	int err;
+
+	memset(r, 0, sizeof(*r));
+	err = bpf_prog_test_run_opts(f->lxc_fd, &opts);
+	if (err)
+		FAIL("BPF_PROG_TEST_RUN: %s", strerror(errno));
+	r->retval = (int)opts.retval;
+	r->out.len = opts.data_size_out;
+}
+
+uint64_t stat_packets(struct fixture *f, unsigned int idx)
+{
+	struct bpfnet_stat_value st[BPFNET_STATS_MAX];
+
+	ASSERT_OK(bpfnet_stats_read(&f->maps, st), "read stats");
+	return st[idx].packets;
+}
+
+uint64_t drop_packets(struct fixture *f, enum bpfnet_drop_reason reason)
+{
+	return stat_packets(f, BPFNET_STAT_DROP_BASE + reason);
+}
+
+int ct_get(struct fixture *f, uint32_t saddr, uint32_t daddr, uint16_t sport, uint16_t dport,
+	   uint8_t proto, uint8_t dir, struct bpfnet_ct_value *val)
+{
+	struct bpfnet_ct_key k = {
+		.saddr = htonl(saddr), .daddr = htonl(daddr), .sport = htons(sport),
+		.dport = htons(dport), .proto = proto, .dir = dir,
+	};
+
+	return bpf_map_lookup_elem(f->maps.fd[BPFNET_M_CT], &k, val) ? -errno : 0;
+}
+
+unsigned int map_entries(struct fixture *f, enum bpfnet_map_id id)
+{
+	__u32 n = 0;
+
+	ASSERT_OK(bpfnet_map_count(&f->maps, id, &n), "count map entries");
+	return n;
+}

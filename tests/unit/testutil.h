@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+#ifndef BPFNET_TEST_UTIL_H
+#define BPFNET_TEST_UTIL_H
+
+#include "harness.h"
+#include "packet.h"
+
+/* Addresses used by the unit tests (host byte order). They only ever exist
+ * in BPF_PROG_TEST_RUN buffers or inside a test's private netns. */
+#define VIP IP4(10, 96, 0, 10)
+#define CLIENT IP4(10, 244, 0, 5)
+#define BACKEND(n) IP4(10, 244, 1, (n))
+
+struct tc_result {
+	int retval;
+	struct pkt_buf out;
+};
+
+/* Add or replace service @vip:@port/@proto with @n backends BACKEND(1..n)
+ * on @bport, backend ids base_id+1..base_id+n. */
+void svc_set(struct fixture *f, uint32_t vip, uint16_t port, uint8_t proto, uint32_t id,
+	     unsigned int n, uint16_t bport, uint32_t base_id);
+struct bpfnet_svc_key svc_key(uint32_t vip, uint16_t port, uint8_t proto);
+
+/* Run from_container on @in once. */
+void run_tc(struct fixture *f, const struct pkt_buf *in, struct tc_result *r);
+
+uint64_t stat_packets(struct fixture *f, unsigned int idx);
+uint64_t drop_packets(struct fixture *f, enum bpfnet_drop_reason reason);
+
+/* Look up a conntrack entry; returns 0 when found. */
+int ct_get(struct fixture *f, uint32_t saddr, uint32_t daddr, uint16_t sport, uint16_t dport,
+	   uint8_t proto, uint8_t dir, struct bpfnet_ct_value *val);
+unsigned int map_entries(struct fixture *f, enum bpfnet_map_id id);
+
+/* Assert the checksums of the packet in @b (Ethernet at 0) by recomputation. */
+#define ASSERT_CSUMS(b, what)                                                   \
+	do {                                                                    \
+		const char *_bad = pkt_check_csums((b)->data + 14, (b)->len - 14);  \
+		if (_bad)                                                       \
+			FAIL("%s: bad %s", what, _bad);                          \
+	} while (0)
+
+#endif
