@@ -124,6 +124,9 @@ test: all $(TEST_BINS)
 bench: all $(OUT)/tests/bpfnet-bench $(OUT)/tests/nettool $(TEST_BPF_OBJS)
 	$(Q)OUT=$(OUT) bash tests/bench/run.sh
 
+demo: all $(TEST_BINS)
+	$(Q)OUT=$(OUT) bash tools/demo.sh
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/lib/bpfnet/bpf
 	install -m 0644 $(BPF_OBJS) $(DESTDIR)$(PREFIX)/lib/bpfnet/bpf/

@@ -1,0 +1,430 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * nettool: the client and server ends of bpfnet's namespace tests.
+ *
+ *   nettool [--cgroup DIR] COMMAND ARGS
+ *   serve-tcp ADDR:PORT ID        answer each connection with ID, then close
+ *   serve-udp ADDR:PORT ID        answer each datagram with ID
+ *   tcp-clients ADDR:PORT N       N connections in a row; print per-ID counts
+ *   udp-clients ADDR:PORT N       N queries, each from a new socket; the reply
+ *                                 must come from ADDR:PORT
+ *   tcp-loop ADDR:PORT SECONDS    connect continuously; print ok/fail counts
+ *   dns SERVER NAME ADDR          A query to SERVER:53; the reply must come
+ *                                 from SERVER:53 and answer NAME with ADDR
+ *   expect-refused tcp|udp ADDR:PORT MAX_MS
+ *                                 the service must refuse within MAX_MS
+ *   connect-rate ADDR:PORT N      N connect+close against a serve-tcp; conns/s
+ *
+ * Exit status 0 only when every attempt succeeded.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_IDS 64
+#define IO_TIMEOUT_MS 2000
+
+static void die(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "nettool: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\n");
+	exit(2);
+}
+
+static struct sockaddr_in parse_addr(const char *s)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	char host[64];
+	const char *colon = strrchr(s, ':');
+
+	if (!colon || (size_t)(colon - s) >= sizeof(host))
+		die("bad address %s (want A.B.C.D:PORT)", s);
+	memcpy(host, s, (size_t)(colon - s));
+	host[colon - s] = '\0';
+	if (inet_pton(AF_INET, host, &sa.sin_addr) != 1)
+		die("bad IPv4 address in %s", s);
+	sa.sin_port = htons((unsigned short)atoi(colon + 1));
+	return sa;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void set_timeouts(int fd, int ms)
+{
+	struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000 };
+
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+}
+
+static int bound_socket(int type, const char *addr)
+{
+	struct sockaddr_in sa = parse_addr(addr);
+	int one = 1, fd = socket(AF_INET, type, 0);
+
+	if (fd < 0)
+		die("socket: %s", strerror(errno));
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)))
+		die("bind %s", addr);
+	if (type == SOCK_STREAM && listen(fd, 1024))
+		die("listen: %s", strerror(errno));
+	return fd;
+}
+
+__attribute__((noreturn)) static int serve_tcp(const char *addr, const char *id)
+{
+	int lfd = bound_socket(SOCK_STREAM, addr);
+
+	signal(SIGPIPE, SIG_IGN);
+	for (;;) {
+		int fd = accept(lfd, NULL, NULL);
+
+		if (fd < 0)
+			continue;
+		if (write(fd, id, strlen(id)) < 0)
+			perror("write");
+		close(fd);
+	}
+}
+
+__attribute__((noreturn)) static int serve_udp(const char *addr, const char *id)
+{
+	int fd = bound_socket(SOCK_DGRAM, addr);
+	char buf[512];
+
+	for (;;) {
+		struct sockaddr_in from;
+		socklen_t len = sizeof(from);
+
+		if (recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &len) < 0)
+			continue;
+		sendto(fd, id, strlen(id), 0, (struct sockaddr *)&from, len);
+	}
+}
+
+struct tally {
+	char ids[MAX_IDS][64];
+	unsigned int counts[MAX_IDS];
+	int n;
+	unsigned int ok, fail;
+};
+
+static void tally_add(struct tally *t, const char *id)
+{
+	int i;
+
+	for (i = 0; i < t->n; i++)
+		if (!strcmp(t->ids[i], id))
+			break;
+	if (i == t->n && t->n < MAX_IDS)
+		snprintf(t->ids[t->n++], sizeof(t->ids[0]), "%s", id);
+	if (i < MAX_IDS)
+		t->counts[i]++;
+	t->ok++;
+}
+
+static int tally_print(const struct tally *t)
+{
+	for (int i = 0; i < t->n; i++)
+		printf("id %s %u\n", t->ids[i], t->counts[i]);
+	printf("ok %u fail %u\n", t->ok, t->fail);
+	return t->fail ? 1 : 0;
+}
+
+/* One connection: returns 0 and fills @id with what the server sent. */
+static int tcp_once(const struct sockaddr_in *sa, char *id, size_t idlen)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	ssize_t n, total = 0;
+
+	if (fd < 0)
+		return -errno;
+	set_timeouts(fd, IO_TIMEOUT_MS);
+	if (connect(fd, (const struct sockaddr *)sa, sizeof(*sa))) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	while ((n = read(fd, id + total, idlen - 1 - (size_t)total)) > 0)
+		total += n;
+	close(fd);
+	if (n < 0 || total == 0)
+		return n < 0 ? -errno : -ENODATA;
+	id[total] = '\0';
+	return 0;
+}
+
+static int tcp_clients(const char *addr, int count)
+{
+	struct sockaddr_in sa = parse_addr(addr);
+	struct tally t = {};
+	char id[64];
+
+	for (int i = 0; i < count; i++) {
+		int err = tcp_once(&sa, id, sizeof(id));
+
+		if (err) {
+			fprintf(stderr, "connection %d: %s\n", i, strerror(-err));
+			t.fail++;
+		} else {
+			tally_add(&t, id);
+		}
+	}
+	return tally_print(&t);
+}
+
+static int tcp_loop(const char *addr, double seconds)
+{
+	struct sockaddr_in sa = parse_addr(addr);
+	double end = now_s() + seconds;
+	struct tally t = {};
+	char id[64];
+
+	while (now_s() < end) {
+		int err = tcp_once(&sa, id, sizeof(id));
+
+		if (err) {
+			fprintf(stderr, "connection: %s\n", strerror(-err));
+			t.fail++;
+		} else {
+			tally_add(&t, id);
+		}
+	}
+	return tally_print(&t);
+}
+
+static int udp_clients(const char *addr, int count)
+{
+	struct sockaddr_in sa = parse_addr(addr);
+	struct tally t = {};
+
+	for (int i = 0; i < count; i++) {
+		struct sockaddr_in from;
+		socklen_t len = sizeof(from);
+		char id[64];
+		ssize_t n = -1;
+		int fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+		set_timeouts(fd, IO_TIMEOUT_MS);
+		if (sendto(fd, "q", 1, 0, (struct sockaddr *)&sa, sizeof(sa)) == 1)
+			n = recvfrom(fd, id, sizeof(id) - 1, 0, (struct sockaddr *)&from, &len);
+		if (n <= 0) {
+			fprintf(stderr, "query %d: %s\n", i, strerror(errno));
+			t.fail++;
+		} else if (from.sin_addr.s_addr != sa.sin_addr.s_addr || from.sin_port != sa.sin_port) {
+			fprintf(stderr, "query %d: reply from %s:%u, not the service\n", i,
+				inet_ntoa(from.sin_addr), ntohs(from.sin_port));
+			t.fail++;
+		} else {
+			id[n] = '\0';
+			tally_add(&t, id);
+		}
+		close(fd);
+	}
+	return tally_print(&t);
+}
+
+/* A minimal DNS A query (RFC 1035 4.1). */
+static size_t dns_build_query(unsigned char *buf, unsigned short qid, const char *name)
+{
+	size_t off = 12;
+	const char *label = name;
+
+	memset(buf, 0, 12);
+	buf[0] = qid >> 8;
+	buf[1] = qid & 0xff;
+	buf[2] = 0x01; /* RD */
+	buf[5] = 1;    /* QDCOUNT */
+	while (*label) {
+		const char *dot = strchr(label, '.');
+		size_t len = dot ? (size_t)(dot - label) : strlen(label);
+
+		buf[off++] = (unsigned char)len;
+		memcpy(buf + off, label, len);
+		off += len;
+		label += len + (dot ? 1 : 0);
+	}
+	buf[off++] = 0;
+	buf[off++] = 0;
+	buf[off++] = 1; /* QTYPE A */
+	buf[off++] = 0;
+	buf[off++] = 1; /* QCLASS IN */
+	return off;
+}
+
+/* First A record of the answer section, 0 if none. */
+static int dns_first_a(const unsigned char *m, size_t len, struct in_addr *out)
+{
+	size_t off = 12;
+	unsigned int qd = (unsigned)(m[4] << 8 | m[5]), an = (unsigned)(m[6] << 8 | m[7]);
+
+	for (unsigned int i = 0; i < qd; i++) { /* skip questions */
+		while (off < len && m[off] && (m[off] & 0xc0) != 0xc0)
+			off += m[off] + 1u;
+		off += off < len && (m[off] & 0xc0) == 0xc0 ? 2 : 1;
+		off += 4;
+	}
+	for (unsigned int i = 0; i < an && off < len; i++) {
+		while (off < len && m[off] && (m[off] & 0xc0) != 0xc0)
+			off += m[off] + 1u;
+		off += off < len && (m[off] & 0xc0) == 0xc0 ? 2 : 1;
+		if (off + 10 > len)
+			return 0;
+		unsigned int type = (unsigned)(m[off] << 8 | m[off + 1]);
+		unsigned int rdlen = (unsigned)(m[off + 8] << 8 | m[off + 9]);
+
+		off += 10;
+		if (type == 1 && rdlen == 4 && off + 4 <= len) {
+			memcpy(out, m + off, 4);
+			return 1;
+		}
+		off += rdlen;
+	}
+	return 0;
+}
+
+static int dns_query(const char *server, const char *name, const char *want)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(53) }, from;
+	socklen_t len = sizeof(from);
+	unsigned char q[512], r[1500];
+	struct in_addr got;
+	unsigned short qid = (unsigned short)(getpid() ^ time(NULL));
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	ssize_t n;
+
+	if (inet_pton(AF_INET, server, &sa.sin_addr) != 1)
+		die("bad server %s", server);
+	set_timeouts(fd, IO_TIMEOUT_MS);
+	if (sendto(fd, q, dns_build_query(q, qid, name), 0, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		printf("dns: sendto: %s\n", strerror(errno));
+		return 1;
+	}
+	n = recvfrom(fd, r, sizeof(r), 0, (struct sockaddr *)&from, &len);
+	if (n < 12) {
+		printf("dns: no reply: %s\n", n < 0 ? strerror(errno) : "short");
+		return 1;
+	}
+	if (from.sin_addr.s_addr != sa.sin_addr.s_addr || from.sin_port != sa.sin_port) {
+		printf("dns: reply from unexpected source %s:%u\n", inet_ntoa(from.sin_addr),
+		       ntohs(from.sin_port));
+		return 1;
+	}
+	if ((r[0] << 8 | r[1]) != qid || (r[3] & 0x0f) != 0) {
+		printf("dns: bad reply (id or rcode %d)\n", r[3] & 0x0f);
+		return 1;
+	}
+	if (!dns_first_a(r, (size_t)n, &got) || strcmp(inet_ntoa(got), want)) {
+		printf("dns: %s answered %s, want %s\n", name, inet_ntoa(got), want);
+		return 1;
+	}
+	printf("dns: %s -> %s from %s:53\n", name, want, server);
+	return 0;
+}
+
+static int expect_refused(const char *proto, const char *addr, int max_ms)
+{
+	struct sockaddr_in sa = parse_addr(addr);
+	int udp = !strcmp(proto, "udp");
+	int fd = socket(AF_INET, udp ? SOCK_DGRAM : SOCK_STREAM, 0);
+	double t0 = now_s(), ms;
+	int err = 0;
+	char c;
+
+	set_timeouts(fd, max_ms * 3);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)))
+		err = errno;
+	else if (udp && (send(fd, "q", 1, 0) < 0 || recv(fd, &c, 1, 0) < 0))
+		err = errno;
+	ms = (now_s() - t0) * 1000;
+	close(fd);
+	printf("refused: %s after %.1f ms\n", err ? strerror(err) : "not refused", ms);
+	return err == ECONNREFUSED && ms <= max_ms ? 0 : 1;
+}
+
+static int connect_rate(const char *addr, int count)
+{
+	struct sockaddr_in sa = parse_addr(addr);
+	double t0 = now_s(), dt;
+	int fail = 0;
+
+	for (int i = 0; i < count; i++) {
+		int fd = socket(AF_INET, SOCK_STREAM, 0);
+		struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+		/* RST on close: no TIME_WAIT pile-up skews long runs */
+		setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)))
+			fail++;
+		close(fd);
+	}
+	dt = now_s() - t0;
+	printf("connects %d fail %d seconds %.4f rate %.0f\n", count, fail, dt, count / dt);
+	return fail ? 1 : 0;
+}
+
+static void join_cgroup(const char *dir)
+{
+	char path[4096];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+	fd = open(path, O_WRONLY);
+	if (fd < 0 || write(fd, "0", 1) != 1)
+		die("join cgroup %s", dir);
+	close(fd);
+}
+
+int main(int argc, char **argv)
+{
+	int a = 1;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (a + 1 < argc && !strcmp(argv[a], "--cgroup")) {
+		join_cgroup(argv[a + 1]);
+		a += 2;
+	}
+	if (a >= argc)
+		die("usage: nettool [--cgroup DIR] COMMAND ... (see source header)%s", "");
+	const char *cmd = argv[a];
+	int n = argc - a - 1;
+	char **arg = argv + a + 1;
+
+	if (!strcmp(cmd, "serve-tcp") && n == 2)
+		return serve_tcp(arg[0], arg[1]);
+	if (!strcmp(cmd, "serve-udp") && n == 2)
+		return serve_udp(arg[0], arg[1]);
+	if (!strcmp(cmd, "tcp-clients") && n == 2)
+		return tcp_clients(arg[0], atoi(arg[1]));
+	if (!strcmp(cmd, "udp-clients") && n == 2)
+		return udp_clients(arg[0], atoi(arg[1]));
+	if (!strcmp(cmd, "tcp-loop") && n == 2)
+		return tcp_loop(arg[0], atof(arg[1]));
+	if (!strcmp(cmd, "dns") && n == 3)
+		return dns_query(arg[0], arg[1], arg[2]);
+	if (!strcmp(cmd, "expect-refused") && n == 3)
+		return expect_refused(arg[0], arg[1], atoi(arg[2]));
+	if (!strcmp(cmd, "connect-rate") && n == 2)
+		return connect_rate(arg[0], atoi(arg[1]));
+	die("unknown command or wrong arguments: %s", cmd);
+	return 2;
+}

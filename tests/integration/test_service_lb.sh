@@ -1,0 +1,156 @@
+#!/usr/bin/env bash
+# Service LB with real packets: a node namespace, pods on veths, real TCP/UDP
+# servers and dnsmasq, clients through a ClusterIP, with the packet path and
+# with socket LB.
+set -u
+. "$(dirname "$0")/lib.sh"
+
+VIP=10.96.0.1
+WEB=(10.244.0.11 10.244.0.12 10.244.0.13)
+
+web_pods() {
+	local i
+	pod_add client 10.244.0.2
+	for i in 0 1 2; do
+		pod_add "web$i" "${WEB[$i]}"
+		bg_in_pod "web$i" "$NETTOOL" serve-tcp "${WEB[$i]}:8080" "web$i"
+		bg_in_pod "web$i" "$NETTOOL" serve-udp "${WEB[$i]}:5353" "web$i"
+	done
+	for i in 0 1 2; do
+		wait_listen "web$i" tcp 8080
+		wait_listen "web$i" udp 5353
+	done
+	ctl svc-set "$VIP:80/tcp" 1 "${WEB[0]}:8080" "${WEB[1]}:8080" "${WEB[2]}:8080"
+	ctl svc-set "$VIP:53/udp" 2 "${WEB[0]}:5353" "${WEB[1]}:5353" "${WEB[2]}:5353"
+}
+
+# 300 connections and 300 queries over 3 backends: each backend >= 60
+# (expected 100, sigma 8.2), none failed, every UDP reply from the VIP.
+spread_checks() {
+	local out i
+	out=$(client client tcp-clients "$VIP:80" 300)
+	log "$out"
+	expect_no_failures "$out"
+	for i in 0 1 2; do expect_spread "$out" "web$i" 60; done
+	out=$(client client udp-clients "$VIP:53" 300)
+	log "$out"
+	expect_no_failures "$out"
+	for i in 0 1 2; do expect_spread "$out" "web$i" 60; done
+}
+
+clusterip_packet_path() {
+	web_pods
+	spread_checks
+	# 600 flows, >= 3 client packets per TCP flow; a UDP socket may reuse a
+	# port still in conntrack, so that flow is a hit, not new
+	[ "$(($(stat_of lb_new_flow) + $(stat_of lb_ct_hit)))" -ge 1200 ] ||
+		fail "tc LB did not translate the flows: $(ctl stats | tr '\n' ' ')"
+	[ "$(stat_of lb_new_flow)" -ge 550 ] || fail "too few new flows"
+	[ "$(stat_of revnat)" -ge 600 ] || fail "replies were not reverse-NATed"
+	[ "$(stat_of sock_connect_xlate)" -eq 0 ] || fail "socket LB ran without being attached"
+}
+
+clusterip_socket_lb() {
+	web_pods
+	socket_lb_on
+	spread_checks
+	[ "$(stat_of sock_connect_xlate)" -eq 300 ] || fail "connect() not translated 300 times"
+	[ "$(stat_of sock_sendmsg_xlate)" -eq 300 ] || fail "sendmsg() not translated 300 times"
+	[ "$(stat_of lb_new_flow)" -eq 0 ] || fail "packets to the VIP reached tc despite socket LB"
+}
+
+# The br_netfilter case: client and DNS server on the same node; the reply
+# must come from the DNS service VIP.
+dns_pods() {
+	pod_add client 10.244.0.2
+	pod_add dns 10.244.0.20
+	command -v dnsmasq >/dev/null || fail "dnsmasq not installed (make deps)"
+	bg_in_pod dns dnsmasq --keep-in-foreground --conf-file=/dev/null --no-resolv --no-hosts \
+		--user=root --group=root --listen-address=10.244.0.20 --bind-interfaces --port=53 \
+		--pid-file="$WORK/dnsmasq.pid" --address=/web.bpfnet.test/10.96.0.80
+	wait_listen dns udp 53
+	ctl svc-set 10.96.0.10:53/udp 10 10.244.0.20:53
+}
+
+dns_queries() {
+	local i
+	for i in $(seq 1 20); do
+		client client dns 10.96.0.10 web.bpfnet.test 10.96.0.80 || fail "query $i"
+	done
+}
+
+dns_same_node_packet_path() {
+	dns_pods
+	dns_queries
+	[ "$(stat_of revnat)" -ge 20 ] || fail "DNS replies were not reverse-NATed by tc"
+}
+
+dns_same_node_socket_lb() {
+	dns_pods
+	socket_lb_on
+	dns_queries
+	[ "$(stat_of sock_recvmsg_xlate)" -ge 20 ] || fail "recvmsg did not restore the VIP"
+	[ "$(stat_of revnat)" -eq 0 ] || fail "tc reverse-NATed traffic socket LB had handled"
+}
+
+# Backends are added and removed (removed from the service first, stopped
+# a moment later, as a graceful rollout does) while a client loop runs.
+backend_churn() {
+	local out loop_pid
+	web_pods
+	ctl svc-set "$VIP:80/tcp" 1 "${WEB[0]}:8080" "${WEB[1]}:8080"
+	client client tcp-loop "$VIP:80" 6 >"$WORK/loop.out" 2>&1 &
+	loop_pid=$!
+	sleep 1
+	ctl svc-set "$VIP:80/tcp" 1 "${WEB[0]}:8080" "${WEB[1]}:8080" "${WEB[2]}:8080"
+	sleep 1
+	ctl svc-set "$VIP:80/tcp" 1 "${WEB[1]}:8080" "${WEB[2]}:8080"
+	sleep 0.5
+	kill "${PIDS[0]}" # web0's TCP server: gone, like a terminated pod
+	sleep 1
+	ctl svc-set "$VIP:80/tcp" 1 "${WEB[2]}:8080"
+	sleep 0.5
+	kill "${PIDS[2]}" # web1's TCP server
+	wait "$loop_pid" || true
+	out=$(cat "$WORK/loop.out")
+	log "$out"
+	expect_no_failures "$out"
+	for i in 0 1 2; do expect_spread "$out" "web$i" 1; done
+}
+
+backend_churn_packet_path() { backend_churn; }
+backend_churn_socket_lb() {
+	socket_lb_on
+	backend_churn
+}
+
+# A service without endpoints is refused at once, never a timeout.
+no_backend_refused() {
+	pod_add client 10.244.0.2
+	ctl svc-set 10.96.0.99:80/tcp 20
+	ctl svc-set 10.96.0.99:53/udp 21
+	client client expect-refused tcp 10.96.0.99:80 500 || fail "TCP not refused fast"
+	client client expect-refused udp 10.96.0.99:53 500 || fail "UDP not refused fast"
+	[ "$(stat_of drop_no_backend)" -ge 2 ] || fail "rejections not counted"
+}
+
+no_backend_refused_packet_path() {
+	no_backend_refused
+	[ "$(stat_of reject_tcp_rst)" -ge 1 ] || fail "no RST sent by tc"
+	[ "$(stat_of reject_icmp_unreach)" -ge 1 ] || fail "no ICMP sent by tc"
+}
+
+no_backend_refused_socket_lb() {
+	socket_lb_on
+	no_backend_refused
+	[ "$(stat_of sock_reject_no_backend)" -ge 2 ] || fail "socket LB did not reject"
+}
+
+run_case clusterip_packet_path clusterip_packet_path
+run_case clusterip_socket_lb clusterip_socket_lb
+run_case dns_same_node_packet_path dns_same_node_packet_path
+run_case dns_same_node_socket_lb dns_same_node_socket_lb
+run_case backend_churn_packet_path backend_churn_packet_path
+run_case backend_churn_socket_lb backend_churn_socket_lb
+run_case no_backend_refused_packet_path no_backend_refused_packet_path
+run_case no_backend_refused_socket_lb no_backend_refused_socket_lb
