@@ -63,10 +63,16 @@ $(OUT)/skel/bpfnet_%.skel.h: $(OUT)/bpf/bpf_%.o
 	$(Q)mkdir -p $(@D)
 	$(Q)$(BPFTOOL) gen skeleton $< name bpfnet_$*_skel > $@.tmp && mv $@.tmp $@
 
+$(OUT)/skel/test_%.skel.h: $(OUT)/bpf/test_%.o
+	$(call msg,SKEL,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(BPFTOOL) gen skeleton $< name test_$*_skel > $@.tmp && mv $@.tmp $@
+
 BPF_OBJS := $(OUT)/bpf/bpf_maps.o $(OUT)/bpf/bpf_sock.o $(OUT)/bpf/bpf_lxc.o
 SKELS    := $(OUT)/skel/bpfnet_maps.skel.h $(OUT)/skel/bpfnet_sock.skel.h \
             $(OUT)/skel/bpfnet_lxc.skel.h
-TEST_BPF_OBJS := $(OUT)/bpf/test_empty_tc.o
+TEST_BPF_OBJS := $(OUT)/bpf/test_empty_tc.o $(OUT)/bpf/test_bench_lb.o
+BENCH_SKELS   := $(OUT)/skel/test_empty_tc.skel.h $(OUT)/skel/test_bench_lb.skel.h
 
 # ---- userspace: each source is built plain and, for tests, sanitized ----
 LIB_SRCS := lib/maps.c lib/loader.c
@@ -88,7 +94,7 @@ obj-san = $(patsubst %.c,$(OUT)/obj-san/%.o,$(1))
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 TESTCTL_SRCS := tests/helpers/bpfnet-testctl.c
 NETTOOL_SRCS := tests/helpers/nettool.c
-BENCH_SRCS := tests/bench/bench_datapath.c
+BENCH_SRCS := tests/bench/bench_datapath.c tests/unit/packet.c
 
 $(OUT)/tests/bpfnet-unit: $(call obj-san,$(UNIT_SRCS) $(LIB_SRCS))
 	$(call msg,LINK,$@)
@@ -100,10 +106,23 @@ $(OUT)/tests/bpfnet-testctl: $(call obj-san,$(TESTCTL_SRCS) $(LIB_SRCS))
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(SAN_FLAGS) $^ -o $@ $(LDLIBS)
 
+# benchmarks measure an uninstrumented build
+$(OUT)/bench/nettool: $(call obj,$(NETTOOL_SRCS))
+	$(call msg,LINK,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $^ -o $@
+
+$(OUT)/bench/bpfnet-testctl: $(call obj,$(TESTCTL_SRCS) $(LIB_SRCS))
+	$(call msg,LINK,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $^ -o $@ $(LDLIBS)
+
 $(OUT)/tests/nettool: $(call obj-san,$(NETTOOL_SRCS))
 	$(call msg,LINK,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(SAN_FLAGS) $^ -o $@
+
+$(call obj,$(BENCH_SRCS)): $(BENCH_SKELS)
 
 $(OUT)/tests/bpfnet-bench: $(call obj,$(BENCH_SRCS) $(LIB_SRCS))
 	$(call msg,LINK,$@)
@@ -121,7 +140,7 @@ all: $(BPF_OBJS) $(SKELS) $(PROGRAMS)
 test: all $(TEST_BINS)
 	$(Q)OUT=$(OUT) bash tests/run.sh $(TESTS)
 
-bench: all $(OUT)/tests/bpfnet-bench $(OUT)/tests/nettool $(TEST_BPF_OBJS)
+bench: all $(OUT)/tests/bpfnet-bench $(OUT)/bench/nettool $(OUT)/bench/bpfnet-testctl $(TEST_BPF_OBJS)
 	$(Q)OUT=$(OUT) bash tests/bench/run.sh
 
 demo: all $(TEST_BINS)

@@ -6,13 +6,13 @@
 SEC("cgroup/connect4")
 int sock_connect4(struct bpf_sock_addr *ctx)
 {
-	return sock_xlate_fwd(ctx, BPFNET_STAT_SOCK_CONNECT_XLATE);
+	return sock_xlate_fwd(ctx, 1, BPFNET_STAT_SOCK_CONNECT_XLATE);
 }
 
 SEC("cgroup/sendmsg4")
 int sock_sendmsg4(struct bpf_sock_addr *ctx)
 {
-	return sock_xlate_fwd(ctx, BPFNET_STAT_SOCK_SENDMSG_XLATE);
+	return sock_xlate_fwd(ctx, 0, BPFNET_STAT_SOCK_SENDMSG_XLATE);
 }
 
 SEC("cgroup/recvmsg4")

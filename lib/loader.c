@@ -21,6 +21,8 @@ void bpfnet_probe_features(struct bpfnet_features *f)
 {
 	f->set_retval = libbpf_probe_bpf_helper(BPF_PROG_TYPE_CGROUP_SOCK_ADDR,
 						BPF_FUNC_set_retval, NULL) == 1;
+	f->sk_storage = libbpf_probe_bpf_helper(BPF_PROG_TYPE_CGROUP_SOCK_ADDR,
+						BPF_FUNC_sk_storage_get, NULL) == 1;
 }
 
 int bpfnet_obj_use_maps(struct bpf_object *obj, const struct bpfnet_maps *m)
@@ -52,6 +54,7 @@ struct bpfnet_sock_skel *bpfnet_sock_load(const struct bpfnet_maps *m,
 		return NULL;
 	}
 	s->rodata->cfg_has_set_retval = f->set_retval;
+	s->rodata->cfg_has_sk_storage = f->sk_storage;
 	*err = bpfnet_obj_use_maps(s->obj, m);
 	if (!*err)
 		*err = bpfnet_sock_skel__load(s);

@@ -17,6 +17,7 @@ struct bpfnet_lxc_skel;
 /* Kernel capabilities that change what the programs do. */
 struct bpfnet_features {
 	bool set_retval; /* bpf_set_retval (5.18+): ECONNREFUSED instead of EPERM */
+	bool sk_storage; /* socket storage from sock_addr hooks: per-socket peer */
 };
 
 void bpfnet_probe_features(struct bpfnet_features *f);

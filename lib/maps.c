@@ -29,6 +29,7 @@ static const struct map_desc map_descs[BPFNET_M_COUNT] = {
 	[BPFNET_M_FRAG] = { BPFNET_MAP_FRAG, BPFNET_DEFAULT_FRAG_MAX },
 	[BPFNET_M_SOCK_REV] = { BPFNET_MAP_SOCK_REV, BPFNET_DEFAULT_SOCK_REV_MAX },
 	[BPFNET_M_STATS] = { BPFNET_MAP_STATS, BPFNET_STATS_MAX },
+	[BPFNET_M_SOCK_PEER] = { BPFNET_MAP_SOCK_PEER, 0 }, /* sized by its sockets */
 };
 
 const char *bpfnet_map_name(enum bpfnet_map_id id)
@@ -143,8 +144,10 @@ static int maps_open_once(struct bpfnet_maps *m, const struct bpfnet_map_sizes *
 			m->err_map = id;
 			goto out;
 		}
-		/* the stats array is indexed by counter id, its size is fixed */
-		if (id != BPFNET_M_STATS && sizes && sizes->max_entries[id]) {
+		/* stats is indexed by counter id and socket storage has no
+		 * capacity: only the others are sized */
+		if (id != BPFNET_M_STATS && id != BPFNET_M_SOCK_PEER && sizes &&
+		    sizes->max_entries[id]) {
 			err = bpf_map__set_max_entries(map, sizes->max_entries[id]);
 			if (err)
 				goto out;

@@ -22,6 +22,7 @@ enum bpfnet_map_id {
 	BPFNET_M_FRAG,
 	BPFNET_M_SOCK_REV,
 	BPFNET_M_STATS,
+	BPFNET_M_SOCK_PEER,
 	BPFNET_M_COUNT,
 };
 

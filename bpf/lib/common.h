@@ -36,6 +36,13 @@ struct icmphdr {
 
 #define NSEC_PER_SEC 1000000000ULL
 
+/* Conntrack timers need about a second of precision; the jiffies-based
+ * clock costs a fraction of bpf_ktime_get_ns() (5.11+, Debian 12 has 6.1). */
+static __always_inline __u64 ct_now(void)
+{
+	return bpf_ktime_get_coarse_ns();
+}
+
 #ifndef ECONNREFUSED
 #define ECONNREFUSED 111
 #endif
@@ -43,5 +50,6 @@ struct icmphdr {
 /* Kernel features the loader probed; fixed before load so the verifier
  * prunes the branch an older kernel cannot take. */
 volatile const __u32 cfg_has_set_retval = 1;
+volatile const __u32 cfg_has_sk_storage = 1; /* bpf_sk_storage_get in sock_addr */
 
 #endif

@@ -27,7 +27,7 @@ static __always_inline int lb_pkt_service(struct __sk_buff *skb, struct pkt *p,
 	__u32 backend_id = 0;
 	__be32 be_addr;
 	__be16 be_port;
-	__u64 now = bpf_ktime_get_ns();
+	__u64 now = ct_now();
 
 	ct_key_init(&key, p->saddr, p->daddr, p->sport, p->dport, p->proto, BPFNET_CT_SERVICE);
 	ct = bpf_map_lookup_elem(&ct_v1, &key);
@@ -108,7 +108,7 @@ static __always_inline int lb_pkt_reply(struct __sk_buff *skb, struct pkt *p)
 		ct->flags |= BPFNET_CT_F_SEEN_REPLY;
 		lb_pkt_mark_replied(p, rn);
 	}
-	ct_touch(ct, p, bpf_ktime_get_ns(), BPFNET_CT_F_FIN_REV);
+	ct_touch(ct, p, ct_now(), BPFNET_CT_F_FIN_REV);
 
 	if (p->is_frag) {
 		frag_remember(p);

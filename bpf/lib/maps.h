@@ -64,6 +64,13 @@ struct {
 } sock_rev_v1 SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__type(key, int);
+	__type(value, struct bpfnet_sock_peer);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} sock_peer_v1 SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__type(key, __u32);
 	__type(value, struct bpfnet_stat_value);

@@ -3,16 +3,35 @@
 #ifndef BPFNET_BPF_NAT_H
 #define BPFNET_BPF_NAT_H
 
+#include "csum.h"
 #include "parse.h"
 
 #define IP_CSUM_OFF offsetof(struct iphdr, check)
 
+/* The IPv4 header checksum is always complete (never offloaded), and it
+ * sits right before saddr and daddr: one store writes the new address with
+ * its checksum, computed here. Only the L4 checksum needs the kernel helper,
+ * which knows whether the skb carries a partial checksum. */
+struct ip_csum_addrs {
+	__u16 check;
+	__be32 saddr;
+	__be32 daddr;
+} __attribute__((packed));
+
 static __always_inline int nat_store_addr(struct __sk_buff *skb, const struct pkt *p,
 					  __u32 field_off, __be32 from, __be32 to)
 {
-	if (bpf_skb_store_bytes(skb, p->l3_off + field_off, &to, sizeof(to), 0))
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+	struct ip_csum_addrs v;
+	struct iphdr *ip = data + ETH_HLEN;
+
+	if (p->l3_off != ETH_HLEN || (void *)(ip + 1) > data_end)
 		return -1;
-	if (bpf_l3_csum_replace(skb, p->l3_off + IP_CSUM_OFF, from, to, sizeof(to)))
+	v.check = csum_replace4(ip->check, from, to);
+	v.saddr = field_off == offsetof(struct iphdr, saddr) ? to : ip->saddr;
+	v.daddr = field_off == offsetof(struct iphdr, daddr) ? to : ip->daddr;
+	if (bpf_skb_store_bytes(skb, ETH_HLEN + IP_CSUM_OFF, &v, sizeof(v), 0))
 		return -1;
 	/* the address is part of the TCP/UDP pseudo header */
 	if (p->l4_csum_off &&

@@ -39,6 +39,22 @@ enum parse_result {
 /* byte 13 of the TCP header holds the flags */
 #define TCP_FLAGS_OFF 13
 
+/* Headers are read in place when they are in the linear area (the common
+ * case) and copied out with bpf_skb_load_bytes only when they are not. */
+static __always_inline int load_l4_head(struct __sk_buff *skb, const struct pkt *p, void *dst,
+					__u32 len)
+{
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+	__u32 off = p->l4_off;
+
+	if (off <= ETH_HLEN + 60 && data + off + TCP_FLAGS_OFF + 1 <= data_end) {
+		__builtin_memcpy(dst, data + off, TCP_FLAGS_OFF + 1);
+		return 0;
+	}
+	return bpf_skb_load_bytes(skb, off, dst, len);
+}
+
 static __always_inline int parse_l4(struct __sk_buff *skb, struct pkt *p)
 {
 	__u8 hdr[TCP_FLAGS_OFF + 1];
@@ -47,7 +63,7 @@ static __always_inline int parse_l4(struct __sk_buff *skb, struct pkt *p)
 	case IPPROTO_TCP:
 		if (p->l4_len < sizeof(struct tcphdr))
 			return PARSE_MALFORMED;
-		if (bpf_skb_load_bytes(skb, p->l4_off, hdr, sizeof(hdr)))
+		if (load_l4_head(skb, p, hdr, sizeof(hdr)))
 			return PARSE_MALFORMED;
 		if ((hdr[12] >> 4) < 5) /* data offset */
 			return PARSE_MALFORMED;
@@ -57,7 +73,7 @@ static __always_inline int parse_l4(struct __sk_buff *skb, struct pkt *p)
 	case IPPROTO_UDP:
 		if (p->l4_len < sizeof(struct udphdr))
 			return PARSE_MALFORMED;
-		if (bpf_skb_load_bytes(skb, p->l4_off, hdr, 4))
+		if (load_l4_head(skb, p, hdr, sizeof(struct udphdr)))
 			return PARSE_MALFORMED;
 		p->l4_csum_off = p->l4_off + offsetof(struct udphdr, check);
 		p->l4_csum_flags = BPF_F_MARK_MANGLED_0; /* zero = "no checksum" stays zero */
@@ -65,7 +81,7 @@ static __always_inline int parse_l4(struct __sk_buff *skb, struct pkt *p)
 	case IPPROTO_ICMP:
 		if (p->l4_len < sizeof(struct icmphdr))
 			return PARSE_MALFORMED;
-		if (bpf_skb_load_bytes(skb, p->l4_off, hdr, 1))
+		if (load_l4_head(skb, p, hdr, sizeof(struct icmphdr)))
 			return PARSE_MALFORMED;
 		p->icmp_type = hdr[0];
 		return PARSE_OK;

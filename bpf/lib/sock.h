@@ -19,10 +19,46 @@ static __always_inline void sock_stat(enum bpfnet_stat idx)
 	stat_add(idx, 0);
 }
 
-static __always_inline int sock_xlate_fwd(struct bpf_sock_addr *ctx, enum bpfnet_stat verdict)
+/* Remember VIP <-> backend for the reverse hooks. A connect()ed socket has
+ * one peer, kept in its socket storage; an unconnected UDP socket may talk
+ * to several backends, so those go to the (cookie, backend) LRU. */
+static __always_inline void sock_remember(struct bpf_sock_addr *ctx, int connected,
+					  const struct bpfnet_backend *be,
+					  const struct bpfnet_svc_key *key, __u32 svc_id)
 {
 	struct bpfnet_sock_rev_value rev_val = {};
 	struct bpfnet_sock_rev_key rev_key = {};
+
+	if (connected && cfg_has_sk_storage) {
+		struct bpf_sock *sk = ctx->sk;
+		struct bpfnet_sock_peer *peer;
+
+		if (sk) {
+			peer = bpf_sk_storage_get(&sock_peer_v1, sk, NULL,
+						  BPF_SK_STORAGE_GET_F_CREATE);
+			if (peer) {
+				peer->backend_addr = be->addr;
+				peer->backend_port = be->port;
+				peer->vip = key->addr;
+				peer->vport = key->port;
+				peer->svc_id = svc_id;
+				return;
+			}
+		}
+	}
+	rev_key.cookie = bpf_get_socket_cookie(ctx);
+	rev_key.addr = be->addr;
+	rev_key.port = be->port;
+	rev_val.addr = key->addr;
+	rev_val.port = key->port;
+	rev_val.svc_id = svc_id;
+	/* A full LRU evicts; failure here only loses the peer-name rewrite. */
+	bpf_map_update_elem(&sock_rev_v1, &rev_key, &rev_val, BPF_ANY);
+}
+
+static __always_inline int sock_xlate_fwd(struct bpf_sock_addr *ctx, int connected,
+					  enum bpfnet_stat verdict)
+{
 	struct bpfnet_svc_value *svc;
 	struct bpfnet_svc_key key;
 	struct bpfnet_backend *be;
@@ -48,16 +84,7 @@ static __always_inline int sock_xlate_fwd(struct bpf_sock_addr *ctx, enum bpfnet
 			bpf_set_retval(-ECONNREFUSED);
 		return SOCK_REJECT;
 	}
-
-	rev_key.cookie = bpf_get_socket_cookie(ctx);
-	rev_key.addr = be->addr;
-	rev_key.port = be->port;
-	rev_val.addr = key.addr;
-	rev_val.port = key.port;
-	rev_val.svc_id = svc->id;
-	/* A full LRU evicts; failure here only loses the peer-name rewrite. */
-	bpf_map_update_elem(&sock_rev_v1, &rev_key, &rev_val, BPF_ANY);
-
+	sock_remember(ctx, connected, be, &key, svc->id);
 	ctx->user_ip4 = be->addr;
 	ctx->user_port = (__u32)be->port;
 	sock_stat(verdict);
@@ -68,10 +95,26 @@ static __always_inline int sock_xlate_rev(struct bpf_sock_addr *ctx, enum bpfnet
 {
 	struct bpfnet_sock_rev_key key = {};
 	struct bpfnet_sock_rev_value *v;
+	__be32 addr = ctx->user_ip4;
+	__be16 port = (__be16)ctx->user_port;
 
+	if (cfg_has_sk_storage) {
+		struct bpf_sock *sk = ctx->sk;
+		struct bpfnet_sock_peer *peer;
+
+		if (sk) {
+			peer = bpf_sk_storage_get(&sock_peer_v1, sk, NULL, 0);
+			if (peer && peer->backend_addr == addr && peer->backend_port == port) {
+				ctx->user_ip4 = peer->vip;
+				ctx->user_port = (__u32)peer->vport;
+				sock_stat(verdict);
+				return SOCK_ALLOW;
+			}
+		}
+	}
 	key.cookie = bpf_get_socket_cookie(ctx);
-	key.addr = ctx->user_ip4;
-	key.port = (__be16)ctx->user_port;
+	key.addr = addr;
+	key.port = port;
 	v = bpf_map_lookup_elem(&sock_rev_v1, &key);
 	if (!v)
 		return SOCK_ALLOW;

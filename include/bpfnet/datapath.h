@@ -25,6 +25,7 @@
 #define BPFNET_MAP_FRAG     "frag_v1"
 #define BPFNET_MAP_SOCK_REV "sock_rev_v1"
 #define BPFNET_MAP_STATS    "stats_v1"
+#define BPFNET_MAP_SOCK_PEER "sock_peer_v1"
 
 /* Program pin names (under <pin-dir>/), used by the CNI plugin to attach. */
 #define BPFNET_PROG_FROM_CONTAINER "prog_from_container_v1"
@@ -183,6 +184,20 @@ struct bpfnet_sock_rev_value {
 	__u32 svc_id;
 };
 
+/* ---- socket LB peer of a connected socket (socket-local storage) ---- */
+
+/* Lives and dies with its socket: a long-lived connection never loses its
+ * VIP to eviction, and closed sockets leave nothing behind. */
+struct bpfnet_sock_peer {
+	__be32 backend_addr;
+	__be16 backend_port;
+	__u16 pad0;
+	__be32 vip;
+	__be16 vport;
+	__u16 pad1;
+	__u32 svc_id;
+};
+
 /* ---- counters: per-CPU array indexed by enum bpfnet_stat ---- */
 
 /* Verdicts and events; X(enum suffix, CLI name). */
@@ -248,6 +263,7 @@ _Static_assert(sizeof(struct bpfnet_frag_value) == 4, "frag value layout");
 _Static_assert(sizeof(struct bpfnet_sock_rev_key) == 16, "sock rev key layout");
 _Static_assert(sizeof(struct bpfnet_sock_rev_value) == 12, "sock rev value layout");
 _Static_assert(sizeof(struct bpfnet_stat_value) == 16, "stat value layout");
+_Static_assert(sizeof(struct bpfnet_sock_peer) == 20, "sock peer layout");
 _Static_assert(BPFNET_STAT_VERDICT_COUNT <= BPFNET_STAT_DROP_BASE, "verdicts overflow");
 _Static_assert(BPFNET_STAT_DROP_BASE + BPFNET_DROP_REASON_COUNT <= BPFNET_STATS_MAX,
 	       "drop reasons overflow");

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "testutil.h"
+#include "bpfnet_sock.skel.h"
 
 #define LO_BACKEND(n) IP4(127, 0, 0, 10 + (n))
 
@@ -99,7 +100,26 @@ TEST(sock_tcp_connect_to_vip_reaches_backend)
 	run_in_cgroup_netns(f, child_tcp_connect, NULL);
 	ASSERT_EQ(stat_packets(f, BPFNET_STAT_SOCK_CONNECT_XLATE), 1, "connect counter");
 	ASSERT_EQ(stat_packets(f, BPFNET_STAT_SOCK_PEERNAME_XLATE), 1, "getpeername counter");
-	ASSERT_EQ(map_entries(f, BPFNET_M_SOCK_REV), 1, "socket reverse entry");
+	/* the peer lives in the socket's storage, not in the shared LRU */
+	ASSERT_EQ(map_entries(f, BPFNET_M_SOCK_REV), f->features.sk_storage ? 0 : 1,
+		  "socket reverse LRU entries");
+}
+
+/* Kernels without socket storage for sock_addr hooks use the LRU: the
+ * same behaviour must hold with the feature switched off. */
+TEST(sock_tcp_connect_without_sk_storage_uses_lru)
+{
+	struct bpfnet_features no_storage = f->features;
+	int err;
+
+	no_storage.sk_storage = false;
+	bpfnet_sock_skel__destroy(f->sock);
+	f->sock = bpfnet_sock_load(&f->maps, &no_storage, &err);
+	ASSERT_TRUE(f->sock != NULL, "load socket LB without socket storage");
+	svc_set_lo(f, 80, IPPROTO_TCP, 1, 8080);
+	run_in_cgroup_netns(f, child_tcp_connect, NULL);
+	ASSERT_EQ(stat_packets(f, BPFNET_STAT_SOCK_PEERNAME_XLATE), 1, "getpeername counter");
+	ASSERT_EQ(map_entries(f, BPFNET_M_SOCK_REV), 1, "peer kept in the LRU");
 }
 
 /* Unconnected UDP: the reply read by recvfrom() comes from the VIP. */
