@@ -4,6 +4,7 @@
 #   make test       the whole suite (installs dependencies first)
 #   make bench      benchmarks, with baselines measured in the same run
 #   make demo       local demo in network namespaces
+#   make vmtest     the suite inside VMs booting Debian's 6.1 (KERNELS=... for more)
 #   make install    PREFIX=/usr/local DESTDIR= CNI_BIN_DIR=/opt/cni/bin
 #   V=1             show full commands
 
@@ -94,6 +95,7 @@ obj-san = $(patsubst %.c,$(OUT)/obj-san/%.o,$(1))
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 TESTCTL_SRCS := tests/helpers/bpfnet-testctl.c
 NETTOOL_SRCS := tests/helpers/nettool.c
+VREPORT_SRCS := tests/helpers/bpfnet-verifier-report.c
 BENCH_SRCS := tests/bench/bench_datapath.c tests/unit/packet.c
 
 $(OUT)/tests/bpfnet-unit: $(call obj-san,$(UNIT_SRCS) $(LIB_SRCS))
@@ -117,6 +119,11 @@ $(OUT)/bench/bpfnet-testctl: $(call obj,$(TESTCTL_SRCS) $(LIB_SRCS))
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $^ -o $@ $(LDLIBS)
 
+$(OUT)/tests/bpfnet-verifier-report: $(call obj-san,$(VREPORT_SRCS) $(LIB_SRCS))
+	$(call msg,LINK,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(SAN_FLAGS) $^ -o $@ $(LDLIBS)
+
 $(OUT)/tests/nettool: $(call obj-san,$(NETTOOL_SRCS))
 	$(call msg,LINK,$@)
 	$(Q)mkdir -p $(@D)
@@ -130,11 +137,12 @@ $(OUT)/tests/bpfnet-bench: $(call obj,$(BENCH_SRCS) $(LIB_SRCS))
 	$(Q)$(CC) $^ -o $@ $(LDLIBS)
 
 TEST_BINS := $(OUT)/tests/bpfnet-unit $(OUT)/tests/bpfnet-testctl $(OUT)/tests/nettool \
+             $(OUT)/tests/bpfnet-verifier-report \
              $(TEST_BPF_OBJS)
 
 # ---- top-level targets ----
 .DEFAULT_GOAL := all
-.PHONY: all test bench demo install clean
+.PHONY: all test bench demo vmtest install clean
 all: $(BPF_OBJS) $(SKELS) $(PROGRAMS)
 
 test: all $(TEST_BINS)
@@ -142,6 +150,10 @@ test: all $(TEST_BINS)
 
 bench: all $(OUT)/tests/bpfnet-bench $(OUT)/bench/nettool $(OUT)/bench/bpfnet-testctl $(TEST_BPF_OBJS)
 	$(Q)OUT=$(OUT) bash tests/bench/run.sh
+
+# KERNELS="linux-image-amd64 linux-image-6.12-amd64" make vmtest
+vmtest: all $(TEST_BINS)
+	$(Q)OUT=$(OUT) bash tools/vmtest.sh
 
 demo: all $(TEST_BINS)
 	$(Q)OUT=$(OUT) bash tools/demo.sh

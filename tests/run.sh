@@ -49,12 +49,32 @@ sweep() {
 	return 0
 }
 
+# verifier budget of every object and variant on this kernel
+verifier_report() {
+	local dir rc
+	dir=$(mktemp -d /tmp/bpfnet-unit-vr-XXXXXX)
+	mount -t bpf bpf "$dir" && "$OUT/tests/bpfnet-verifier-report" "$dir"
+	rc=$?
+	umount "$dir" 2>/dev/null
+	rmdir "$dir"
+	return $rc
+}
+
 unit_filter=${TESTS#unit/}
+if [ -z "$TESTS" ] || [[ verifier == *"$TESTS"* ]]; then
+	part verifier isolated bash -c "$(declare -f verifier_report); OUT=$OUT verifier_report"
+fi
 part unit isolated "$OUT/tests/bpfnet-unit" ${unit_filter:+"$unit_filter"}
 for t in tests/integration/test_*.sh; do
 	part "integration/$(basename "$t" .sh)" isolated bash "$t"
 done
 sweep
+
+# The same suite inside a VM on Debian's 6.1 kernel (tools/vmtest.sh), unless
+# this already is that VM, or VMTEST=0. Its closing line is folded into ours.
+if [ -z "${BPFNET_IN_VM:-}" ] && [ "${VMTEST:-1}" != 0 ]; then
+	part vmtest bash -c "OUT=$OUT TESTS='$TESTS' bash tools/vmtest.sh | grep -v '^[0-9]* passed, '"
+fi
 
 passed=$(grep -c '^PASS ' "$results")
 failed=$(grep -c '^FAIL ' "$results")

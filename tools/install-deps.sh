@@ -8,6 +8,7 @@ PACKAGES=(
 	clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev
 	libmnl-dev libcjson-dev libcurl4-openssl-dev
 	iproute2 util-linux procps dnsmasq-base bc
+	qemu-system-x86 busybox-static cpio kmod xz-utils zstd
 )
 
 missing=()

@@ -230,6 +230,24 @@ TEST(sock_no_backend_is_refused_at_once)
 	ASSERT_EQ(drop_packets(f, BPFNET_DROP_NO_BACKEND), 2, "no_backend counter");
 }
 
+/* Before 5.18 there is no bpf_set_retval: the refusal is EPERM then. The
+ * loader's fallback variant is exercised here on every kernel. */
+TEST(sock_no_backend_without_set_retval_is_eperm)
+{
+	struct bpfnet_features old_kernel = f->features;
+	int want = EPERM, err;
+
+	old_kernel.set_retval = false;
+	bpfnet_sock_skel__destroy(f->sock);
+	f->sock = bpfnet_sock_load(&f->maps, &old_kernel, &err);
+	ASSERT_TRUE(f->sock != NULL, "load socket LB without bpf_set_retval");
+	svc_set_lo(f, 80, IPPROTO_TCP, 0, 0);
+	struct bpfnet_svc_key k = svc_key(VIP, 53, IPPROTO_UDP);
+	struct bpfnet_service_spec spec = { .id = 6 };
+	ASSERT_OK(bpfnet_service_upsert(&f->maps, &k, &spec), "empty UDP service");
+	run_in_cgroup_netns(f, child_no_backend, &want);
+}
+
 static int child_direct(void *arg, char *msg, size_t msglen)
 {
 	struct sockaddr_in dst = sin_of(LO_BACKEND(0), 8080), peer;
