@@ -91,6 +91,21 @@ $(OUT)/obj-san/%.o: %.c $(SKELS) | $(DEPS_STAMP)
 obj     = $(patsubst %.c,$(OUT)/obj/%.o,$(1))
 obj-san = $(patsubst %.c,$(OUT)/obj-san/%.o,$(1))
 
+# ---- programs ----
+CLI_SRCS := $(wildcard tools/bpfnet/*.c)
+PROGRAMS := $(OUT)/bin/bpfnet
+
+$(OUT)/bin/bpfnet: $(call obj,$(CLI_SRCS) $(LIB_SRCS))
+	$(call msg,LINK,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $^ -o $@ $(LDLIBS) -lcjson
+
+# the CLI's tests run a sanitized build of it
+$(OUT)/tests/bpfnet: $(call obj-san,$(CLI_SRCS) $(LIB_SRCS))
+	$(call msg,LINK,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(SAN_FLAGS) $^ -o $@ $(LDLIBS) -lcjson
+
 # ---- tests and benchmarks ----
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 TESTCTL_SRCS := tests/helpers/bpfnet-testctl.c
@@ -137,13 +152,14 @@ $(OUT)/tests/bpfnet-bench: $(call obj,$(BENCH_SRCS) $(LIB_SRCS))
 	$(Q)$(CC) $^ -o $@ $(LDLIBS)
 
 TEST_BINS := $(OUT)/tests/bpfnet-unit $(OUT)/tests/bpfnet-testctl $(OUT)/tests/nettool \
-             $(OUT)/tests/bpfnet-verifier-report \
+             $(OUT)/tests/bpfnet-verifier-report $(OUT)/tests/bpfnet \
              $(TEST_BPF_OBJS)
 
 # ---- top-level targets ----
 .DEFAULT_GOAL := all
 .PHONY: all test bench demo vmtest install clean
 all: $(BPF_OBJS) $(SKELS) $(PROGRAMS)
+
 
 test: all $(TEST_BINS)
 	$(Q)OUT=$(OUT) bash tests/run.sh $(TESTS)

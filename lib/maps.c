@@ -30,6 +30,10 @@ static const struct map_desc map_descs[BPFNET_M_COUNT] = {
 	[BPFNET_M_SOCK_REV] = { BPFNET_MAP_SOCK_REV, BPFNET_DEFAULT_SOCK_REV_MAX },
 	[BPFNET_M_STATS] = { BPFNET_MAP_STATS, BPFNET_STATS_MAX },
 	[BPFNET_M_SOCK_PEER] = { BPFNET_MAP_SOCK_PEER, 0 }, /* sized by its sockets */
+	[BPFNET_M_CONFIG] = { BPFNET_MAP_CONFIG, 1 },
+	[BPFNET_M_EVENTS] = { BPFNET_MAP_EVENTS, BPFNET_DEFAULT_EVENTS_BYTES },
+	[BPFNET_M_ENDPOINT] = { BPFNET_MAP_ENDPOINT, BPFNET_DEFAULT_ENDPOINT_MAX },
+	[BPFNET_M_SVC_NAME] = { BPFNET_MAP_SVC_NAME, BPFNET_DEFAULT_SVC_MAX },
 };
 
 const char *bpfnet_map_name(enum bpfnet_map_id id)
@@ -144,10 +148,10 @@ static int maps_open_once(struct bpfnet_maps *m, const struct bpfnet_map_sizes *
 			m->err_map = id;
 			goto out;
 		}
-		/* stats is indexed by counter id and socket storage has no
-		 * capacity: only the others are sized */
-		if (id != BPFNET_M_STATS && id != BPFNET_M_SOCK_PEER && sizes &&
-		    sizes->max_entries[id]) {
+		/* stats and config are indexed by fixed ids and socket storage
+		 * has no capacity: only the others are sized */
+		if (id != BPFNET_M_STATS && id != BPFNET_M_SOCK_PEER && id != BPFNET_M_CONFIG &&
+		    sizes && sizes->max_entries[id]) {
 			err = bpf_map__set_max_entries(map, sizes->max_entries[id]);
 			if (err)
 				goto out;
@@ -449,6 +453,105 @@ int bpfnet_map_count(struct bpfnet_maps *m, enum bpfnet_map_id id, __u32 *count)
 	return bpfnet_map_iterate(m, id, count_one, count);
 }
 
+bool bpfnet_map_iterable(enum bpfnet_map_id id)
+{
+	return id != BPFNET_M_EVENTS && id != BPFNET_M_SOCK_PEER;
+}
+
+int bpfnet_config_get(struct bpfnet_maps *m, struct bpfnet_config *cfg)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(m->fd[BPFNET_M_CONFIG], &zero, cfg) ? -errno : 0;
+}
+
+int bpfnet_config_set(struct bpfnet_maps *m, const struct bpfnet_config *cfg)
+{
+	__u32 zero = 0;
+
+	return map_write(m, BPFNET_M_CONFIG, &zero, cfg, BPF_ANY);
+}
+
+int bpfnet_endpoint_upsert(struct bpfnet_maps *m, __be32 addr, const struct bpfnet_endpoint *ep)
+{
+	return map_write(m, BPFNET_M_ENDPOINT, &addr, ep, BPF_ANY);
+}
+
+int bpfnet_endpoint_delete(struct bpfnet_maps *m, __be32 addr)
+{
+	return map_remove(m, BPFNET_M_ENDPOINT, &addr);
+}
+
+int bpfnet_service_name_set(struct bpfnet_maps *m, __u32 svc_id, const char *name)
+{
+	struct bpfnet_svc_name n = {};
+
+	snprintf(n.name, sizeof(n.name), "%s", name);
+	return map_write(m, BPFNET_M_SVC_NAME, &svc_id, &n, BPF_ANY);
+}
+
+int bpfnet_service_name_delete(struct bpfnet_maps *m, __u32 svc_id)
+{
+	return map_remove(m, BPFNET_M_SVC_NAME, &svc_id);
+}
+
+void bpfnet_service_name_get(struct bpfnet_maps *m, __u32 svc_id, char *buf, size_t len)
+{
+	struct bpfnet_svc_name n;
+
+	if (len == 0)
+		return;
+	buf[0] = '\0';
+	if (m->fd[BPFNET_M_SVC_NAME] >= 0 &&
+	    !bpf_map_lookup_elem(m->fd[BPFNET_M_SVC_NAME], &svc_id, &n)) {
+		n.name[sizeof(n.name) - 1] = '\0';
+		snprintf(buf, len, "%s", n.name);
+	}
+}
+
+/* Keys are collected first and deleted after the walk: deleting under
+ * get_next_key restarts it from the first bucket. */
+struct ct_flush_ctx {
+	bpfnet_ct_match_fn match;
+	void *arg;
+	struct bpfnet_ct_key *keys;
+	size_t n, cap;
+};
+
+static int ct_flush_collect(const void *key, const void *val, void *arg)
+{
+	struct ct_flush_ctx *c = arg;
+
+	if (c->match && !c->match(key, val, c->arg))
+		return 0;
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 256;
+		struct bpfnet_ct_key *keys = realloc(c->keys, cap * sizeof(*keys));
+
+		if (!keys)
+			return -ENOMEM;
+		c->keys = keys;
+		c->cap = cap;
+	}
+	c->keys[c->n++] = *(const struct bpfnet_ct_key *)key;
+	return 0;
+}
+
+int bpfnet_ct_flush(struct bpfnet_maps *m, bpfnet_ct_match_fn match, void *arg, __u32 *deleted)
+{
+	struct ct_flush_ctx c = { .match = match, .arg = arg };
+	__u32 n = 0;
+	int err = bpfnet_map_iterate(m, BPFNET_M_CT, ct_flush_collect, &c);
+
+	for (size_t i = 0; !err && i < c.n; i++)
+		if (!bpf_map_delete_elem(m->fd[BPFNET_M_CT], &c.keys[i]))
+			n++;
+	free(c.keys);
+	if (deleted)
+		*deleted = n;
+	return err;
+}
+
 int bpfnet_stats_read(struct bpfnet_maps *m, struct bpfnet_stat_value out[BPFNET_STATS_MAX])
 {
 	struct bpfnet_stat_value *percpu;
@@ -489,8 +592,14 @@ const char *bpfnet_maps_strerror(const struct bpfnet_maps *m, int err, char *buf
 			 m ? m->pin_dir : "pin dir");
 		break;
 	case -ENOENT:
-		snprintf(buf, len, "%s%s%s not found", map ? "map " : "entry", map ? map : "",
-			 map ? " (is the agent running? wrong --pin-dir?)" : "");
+		if (map)
+			snprintf(buf, len, "map %s not pinned in %s (is the agent running? wrong "
+				 "--pin-dir?)", map, m->pin_dir);
+		else if (m && m->pin_dir[0] && access(m->pin_dir, F_OK))
+			snprintf(buf, len, "%s does not exist (is the agent running? wrong "
+				 "--pin-dir?)", m->pin_dir);
+		else
+			snprintf(buf, len, "not found");
 		break;
 	default:
 		snprintf(buf, len, "%s%s%s", map ? map : "", map ? ": " : "", strerror(-err));

@@ -23,6 +23,10 @@ enum bpfnet_map_id {
 	BPFNET_M_SOCK_REV,
 	BPFNET_M_STATS,
 	BPFNET_M_SOCK_PEER,
+	BPFNET_M_CONFIG,
+	BPFNET_M_EVENTS,
+	BPFNET_M_ENDPOINT,
+	BPFNET_M_SVC_NAME,
 	BPFNET_M_COUNT,
 };
 
@@ -92,6 +96,27 @@ int bpfnet_service_get(struct bpfnet_maps *m, const struct bpfnet_svc_key *key,
 typedef int (*bpfnet_iter_fn)(const void *key, const void *value, void *arg);
 int bpfnet_map_iterate(struct bpfnet_maps *m, enum bpfnet_map_id id, bpfnet_iter_fn fn, void *arg);
 int bpfnet_map_count(struct bpfnet_maps *m, enum bpfnet_map_id id, __u32 *count);
+
+/* false for maps that cannot be listed (ring buffer, socket storage) */
+bool bpfnet_map_iterable(enum bpfnet_map_id id);
+
+int bpfnet_config_get(struct bpfnet_maps *m, struct bpfnet_config *cfg);
+int bpfnet_config_set(struct bpfnet_maps *m, const struct bpfnet_config *cfg);
+
+int bpfnet_endpoint_upsert(struct bpfnet_maps *m, __be32 addr, const struct bpfnet_endpoint *ep);
+int bpfnet_endpoint_delete(struct bpfnet_maps *m, __be32 addr);
+
+/* Name shown for a service id ("namespace/name:port"); truncated to fit. */
+int bpfnet_service_name_set(struct bpfnet_maps *m, __u32 svc_id, const char *name);
+int bpfnet_service_name_delete(struct bpfnet_maps *m, __u32 svc_id);
+/* Fills @buf with the name, or "" when there is none. */
+void bpfnet_service_name_get(struct bpfnet_maps *m, __u32 svc_id, char *buf, size_t len);
+
+/* Delete the conntrack entries @match accepts (all when NULL); *deleted
+ * counts them. Entries that vanish meanwhile are skipped. */
+typedef bool (*bpfnet_ct_match_fn)(const struct bpfnet_ct_key *key,
+				   const struct bpfnet_ct_value *val, void *arg);
+int bpfnet_ct_flush(struct bpfnet_maps *m, bpfnet_ct_match_fn match, void *arg, __u32 *deleted);
 
 /* Counters summed over CPUs, indexed by enum bpfnet_stat / DROP_BASE+reason. */
 int bpfnet_stats_read(struct bpfnet_maps *m, struct bpfnet_stat_value out[BPFNET_STATS_MAX]);

@@ -32,8 +32,13 @@ in_node ip -br link | sed 's/^/   node: /'
 echo "== services (embedded default)"
 echo "   web  10.96.0.80:80/tcp -> 10.244.0.11:8080, 10.244.0.12:8080"
 echo "   dns  10.96.0.10:53/udp -> 10.244.0.20:53 (same node as the client)"
-ctl svc-set 10.96.0.80:80/tcp 1 10.244.0.11:8080 10.244.0.12:8080
-ctl svc-set 10.96.0.10:53/udp 2 10.244.0.20:53
+ctl svc-set 10.96.0.80:80/tcp 1:0x1 10.244.0.11:8080 10.244.0.12:8080
+ctl svc-set 10.96.0.10:53/udp 2:0x1 10.244.0.20:53
+ctl name-set 1 default/web:http
+ctl name-set 2 kube-system/kube-dns:dns
+BPFNET="$BIN/bin/bpfnet --pin-dir $PIN"
+echo "== bpfnet service list"
+$BPFNET service list | sed 's/^/   /'
 
 echo "== 20 requests from the client pod to http://10.96.0.80:80 (per-packet LB in tc)"
 client client tcp-clients 10.96.0.80:80 20 | sed 's/^/   /'
@@ -49,7 +54,10 @@ echo "== a service without endpoints is refused at once"
 ctl svc-set 10.96.0.99:80/tcp 3
 client client expect-refused tcp 10.96.0.99:80 500 | sed 's/^/   /'
 
-echo "== datapath counters"
-ctl stats | sed 's/^/   /'
-echo "== conntrack entries: $(ctl count ct_v1)"
+echo "== bpfnet explain 10.244.0.2 10.96.0.80:80/tcp"
+$BPFNET explain 10.244.0.2 10.96.0.80:80/tcp | sed 's/^/   /'
+echo "== bpfnet ct list --dst 10.96.0.10 (the DNS flow of the packet path)"
+$BPFNET ct list --dst 10.96.0.10 | sed 's/^/   /'
+echo "== bpfnet stats (non-zero)"
+$BPFNET stats | awk 'NR == 1 || $3 != 0' | sed 's/^/   /'
 echo "== done; tearing down"

@@ -29,7 +29,15 @@ mount --bind "/newroot$PROJECT/.vmtest-cache/$VER/root/lib/modules/$VER" "/newro
 for d in proc sys dev tmp run; do mkdir -p "/newroot/$d"; done
 mount -t proc proc /newroot/proc
 mount -t sysfs sys /newroot/sys
-mount -t devtmpfs dev /newroot/dev
+# switch_root moves this /dev (and /proc, /sys) into the new root; add what
+# udev would: bash process substitution needs /dev/fd
+ln -sf /proc/self/fd /dev/fd
+ln -sf /proc/self/fd/0 /dev/stdin
+ln -sf /proc/self/fd/1 /dev/stdout
+ln -sf /proc/self/fd/2 /dev/stderr
+mkdir -p /dev/shm /dev/pts
+mount -t tmpfs tmpfs /dev/shm
+mount -t devpts devpts /dev/pts
 mount -t tmpfs tmpfs /newroot/tmp
 mount -t tmpfs tmpfs /newroot/run
 mount -t cgroup2 cgroup2 /newroot/sys/fs/cgroup

@@ -81,7 +81,9 @@ module_closure() {
 
 make_initrd() {
 	local ver=$1 root=$CACHE/$1/root initrd=$CACHE/$1/initrd.cpio.gz tmp m
-	[ -f "$initrd" ] && [ "$initrd" -nt "$0" ] && return 0
+	# rebuilt whenever this script or the guest's init changed
+	[ -f "$initrd" ] && [ "$initrd" -nt "$0" ] && [ "$initrd" -nt tools/vmtest-init.sh ] &&
+		return 0
 	tmp=$(mktemp -d)
 	mkdir -p "$tmp"/{bin,proc,sys,dev,modules,host,rw,newroot}
 	cp "$(command -v busybox)" "$tmp/bin/busybox"

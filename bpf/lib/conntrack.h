@@ -24,13 +24,7 @@ static __always_inline void ct_key_init(struct bpfnet_ct_key *k, __be32 saddr, _
 
 static __always_inline __u64 ct_lifetime_ns(__u8 proto, __u16 flags)
 {
-	if (proto != IPPROTO_TCP)
-		return BPFNET_CT_LIFETIME_UDP * NSEC_PER_SEC;
-	if (flags & (BPFNET_CT_F_RST | BPFNET_CT_F_FIN_FWD | BPFNET_CT_F_FIN_REV))
-		return BPFNET_CT_LIFETIME_TCP_CLOSING * NSEC_PER_SEC;
-	if (!(flags & BPFNET_CT_F_SEEN_REPLY))
-		return BPFNET_CT_LIFETIME_TCP_SYN * NSEC_PER_SEC;
-	return BPFNET_CT_LIFETIME_TCP * NSEC_PER_SEC;
+	return (__u64)bpfnet_ct_lifetime_s(proto, flags) * NSEC_PER_SEC;
 }
 
 static __always_inline int ct_expired(const struct bpfnet_ct_value *ct, __u8 proto, __u64 now)

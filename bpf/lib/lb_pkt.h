@@ -14,7 +14,26 @@
 #include "lb.h"
 #include "nat.h"
 #include "reject.h"
+#include "drop.h"
 #include "stats.h"
+
+static __always_inline void lb_pkt_monitor_new(struct __sk_buff *skb, const struct pkt *p,
+					       const struct bpfnet_backend *be, __u32 backend_id,
+					       __u32 svc_id)
+{
+	__u32 mon = monitor_flags();
+	struct monitor_tuple t;
+
+	if (!(mon & (BPFNET_MON_LB | BPFNET_MON_CT_NEW)))
+		return;
+	pkt_tuple(p, &t);
+	if (mon & BPFNET_MON_LB)
+		monitor_emit(BPFNET_EV_LB, 0, skb->ifindex, &t, be->addr, be->port, svc_id,
+			     backend_id);
+	if (mon & BPFNET_MON_CT_NEW)
+		monitor_emit(BPFNET_EV_CT_NEW, 0, skb->ifindex, &t, be->addr, be->port, svc_id,
+			     backend_id);
+}
 
 /* Flow to a service VIP:port. */
 static __always_inline int lb_pkt_service(struct __sk_buff *skb, struct pkt *p,
@@ -53,10 +72,11 @@ static __always_inline int lb_pkt_service(struct __sk_buff *skb, struct pkt *p,
 			return reject_no_backend(skb, p);
 		be = lb_select(svc_key, svc, &backend_id);
 		if (!be)
-			return drop_pkt(skb, BPFNET_DROP_BACKEND_MISSING);
+			return drop_pkt(skb, p, BPFNET_DROP_BACKEND_MISSING);
 		if (ct_create(&key, p, be->addr, be->port, backend_id, svc->id, now))
-			return drop_pkt(skb, BPFNET_DROP_CT_CREATE);
+			return drop_pkt(skb, p, BPFNET_DROP_CT_CREATE);
 		stat_verdict(BPFNET_STAT_LB_NEW, skb->len);
+		lb_pkt_monitor_new(skb, p, be, backend_id, svc->id);
 	}
 	be_addr = be->addr;
 	be_port = be->port;
@@ -66,7 +86,7 @@ static __always_inline int lb_pkt_service(struct __sk_buff *skb, struct pkt *p,
 		stat_verdict(BPFNET_STAT_FRAG_XLATE, skb->len);
 	}
 	if (nat_rewrite_dst(skb, p, be_addr, be_port))
-		return drop_pkt(skb, BPFNET_DROP_CSUM_ERROR);
+		return drop_pkt(skb, p, BPFNET_DROP_CSUM_ERROR);
 	return TC_ACT_OK;
 }
 
@@ -115,7 +135,7 @@ static __always_inline int lb_pkt_reply(struct __sk_buff *skb, struct pkt *p)
 		stat_verdict(BPFNET_STAT_FRAG_XLATE, skb->len);
 	}
 	if (nat_rewrite_src(skb, p, rn->addr, rn->port))
-		return drop_pkt(skb, BPFNET_DROP_CSUM_ERROR);
+		return drop_pkt(skb, p, BPFNET_DROP_CSUM_ERROR);
 	stat_verdict(BPFNET_STAT_REVNAT, skb->len);
 	return TC_ACT_OK;
 }
@@ -125,7 +145,7 @@ static __always_inline int lb_pkt_icmp(struct __sk_buff *skb, const struct pkt *
 	int ret = icmp_error_xlate(skb, p);
 
 	if (ret < 0)
-		return drop_pkt(skb, BPFNET_DROP_CSUM_ERROR);
+		return drop_pkt(skb, p, BPFNET_DROP_CSUM_ERROR);
 	stat_verdict(ret ? BPFNET_STAT_ICMP_ERR_XLATE : BPFNET_STAT_PASS, skb->len);
 	return TC_ACT_OK;
 }
@@ -142,7 +162,7 @@ static __always_inline int lb_pkt_from_container(struct __sk_buff *skb)
 	if (ret == PARSE_NOT_IPV4)
 		return TC_ACT_OK;
 	if (ret != PARSE_OK)
-		return drop_pkt(skb, BPFNET_DROP_MALFORMED);
+		return drop_pkt(skb, &p, BPFNET_DROP_MALFORMED);
 	if (p.ihl > sizeof(struct iphdr))
 		stat_verdict(BPFNET_STAT_IP_OPTIONS, skb->len);
 

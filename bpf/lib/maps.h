@@ -71,6 +71,36 @@ struct {
 } sock_peer_v1 SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct bpfnet_config);
+	__uint(max_entries, 1);
+} config_v1 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, BPFNET_DEFAULT_EVENTS_BYTES);
+} events_v1 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, __be32);
+	__type(value, struct bpfnet_endpoint);
+	__uint(max_entries, BPFNET_DEFAULT_ENDPOINT_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} endpoint_v1 SEC(".maps");
+
+/* Not read by the datapath; lives here so it is created and pinned with
+ * the others and has its BTF for bpftool. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, __u32);
+	__type(value, struct bpfnet_svc_name);
+	__uint(max_entries, BPFNET_DEFAULT_SVC_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} svc_name_v1 SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__type(key, __u32);
 	__type(value, struct bpfnet_stat_value);

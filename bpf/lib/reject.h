@@ -9,7 +9,7 @@
 
 #include "csum.h"
 #include "parse.h"
-#include "stats.h"
+#include "drop.h"
 
 #define REJECT_TTL 64
 #define IP_DF 0x4000
@@ -61,10 +61,10 @@ static __always_inline int reject_tcp_rst(struct __sk_buff *skb, const struct pk
 	if (p->tcp_flags & TCP_FLAG_RST)
 		return TC_ACT_SHOT; /* never answer a reset; already counted */
 	if (bpf_skb_load_bytes(skb, p->l4_off, &in, sizeof(in)))
-		return drop_pkt(skb, BPFNET_DROP_REJECT_FAILED);
+		return drop_pkt(skb, p, BPFNET_DROP_REJECT_FAILED);
 	doff = in.doff * 4;
 	if (doff > p->l4_len)
-		return drop_pkt(skb, BPFNET_DROP_MALFORMED);
+		return drop_pkt(skb, p, BPFNET_DROP_MALFORMED);
 	seg_len = p->l4_len - doff;
 	if (p->tcp_flags & TCP_FLAG_SYN)
 		seg_len++;
@@ -93,7 +93,7 @@ static __always_inline int reject_tcp_rst(struct __sk_buff *skb, const struct pk
 	    reject_swap_macs(skb) ||
 	    bpf_skb_store_bytes(skb, ETH_HLEN, &ip, sizeof(ip), 0) ||
 	    bpf_skb_store_bytes(skb, ETH_HLEN + sizeof(ip), &out, sizeof(out), 0))
-		return drop_pkt(skb, BPFNET_DROP_REJECT_FAILED);
+		return drop_pkt(skb, p, BPFNET_DROP_REJECT_FAILED);
 	stat_verdict(BPFNET_STAT_REJECT_TCP_RST, skb->len);
 	return bpf_redirect(skb->ifindex, 0);
 }
@@ -110,10 +110,10 @@ static __always_inline int reject_icmp_unreach(struct __sk_buff *skb, const stru
 	__u32 quote_len, sum;
 
 	if (ihl < 20 || ihl > 60 || p->l4_len < ICMP_QUOTE_L4)
-		return drop_pkt(skb, BPFNET_DROP_MALFORMED);
+		return drop_pkt(skb, p, BPFNET_DROP_MALFORMED);
 	quote_len = ihl + ICMP_QUOTE_L4;
 	if (bpf_skb_load_bytes(skb, p->l3_off, quote, quote_len))
-		return drop_pkt(skb, BPFNET_DROP_REJECT_FAILED);
+		return drop_pkt(skb, p, BPFNET_DROP_REJECT_FAILED);
 
 	icmp.type = ICMP_DEST_UNREACH;
 	icmp.code = ICMP_PORT_UNREACH;
@@ -131,14 +131,14 @@ static __always_inline int reject_icmp_unreach(struct __sk_buff *skb, const stru
 	    bpf_skb_store_bytes(skb, ETH_HLEN, &ip, sizeof(ip), 0) ||
 	    bpf_skb_store_bytes(skb, ETH_HLEN + sizeof(ip), &icmp, sizeof(icmp), 0) ||
 	    bpf_skb_store_bytes(skb, ETH_HLEN + sizeof(ip) + sizeof(icmp), quote, quote_len, 0))
-		return drop_pkt(skb, BPFNET_DROP_REJECT_FAILED);
+		return drop_pkt(skb, p, BPFNET_DROP_REJECT_FAILED);
 	stat_verdict(BPFNET_STAT_REJECT_ICMP, skb->len);
 	return bpf_redirect(skb->ifindex, 0);
 }
 
 static __always_inline int reject_no_backend(struct __sk_buff *skb, const struct pkt *p)
 {
-	stat_add(BPFNET_STAT_DROP_BASE + BPFNET_DROP_NO_BACKEND, skb->len);
+	drop_note(skb, p, BPFNET_DROP_NO_BACKEND);
 	if (!p->has_l4)
 		return TC_ACT_SHOT;
 	if (p->proto == IPPROTO_TCP)

@@ -8,6 +8,7 @@
 #define BPFNET_BPF_SOCK_H
 
 #include "lb.h"
+#include "monitor.h"
 #include "stats.h"
 
 /* sock_addr programs: 1 lets the call proceed, 0 fails it */
@@ -17,6 +18,24 @@
 static __always_inline void sock_stat(enum bpfnet_stat idx)
 {
 	stat_add(idx, 0);
+}
+
+static __always_inline void sock_monitor(struct bpf_sock_addr *ctx, __u8 type, __u8 reason,
+					 const struct bpfnet_svc_key *key,
+					 const struct bpfnet_backend *be, __u32 backend_id,
+					 __u32 svc_id)
+{
+	__u32 want = type == BPFNET_EV_DROP ? BPFNET_MON_DROPS : BPFNET_MON_LB;
+	struct monitor_tuple t = {};
+
+	if (!(monitor_flags() & want))
+		return;
+	t.daddr = key->addr;
+	t.dport = key->port;
+	t.proto = key->proto;
+	/* the local address is not chosen yet in connect()/sendmsg(): 0 */
+	monitor_emit(type, reason, 0, &t, be ? be->addr : 0, be ? be->port : 0, svc_id,
+		     backend_id);
 }
 
 /* Remember VIP <-> backend for the reverse hooks. A connect()ed socket has
@@ -79,12 +98,14 @@ static __always_inline int sock_xlate_fwd(struct bpf_sock_addr *ctx, int connect
 	if (!be) {
 		sock_stat(BPFNET_STAT_SOCK_REJECT);
 		stat_add(BPFNET_STAT_DROP_BASE + BPFNET_DROP_NO_BACKEND, 0);
+		sock_monitor(ctx, BPFNET_EV_DROP, BPFNET_DROP_NO_BACKEND, &key, NULL, 0, svc->id);
 		/* Without bpf_set_retval (< 5.18) the caller sees EPERM. */
 		if (cfg_has_set_retval)
 			bpf_set_retval(-ECONNREFUSED);
 		return SOCK_REJECT;
 	}
 	sock_remember(ctx, connected, be, &key, svc->id);
+	sock_monitor(ctx, BPFNET_EV_SOCK_LB, 0, &key, be, backend_id, svc->id);
 	ctx->user_ip4 = be->addr;
 	ctx->user_port = (__u32)be->port;
 	sock_stat(verdict);

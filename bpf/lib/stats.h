@@ -19,11 +19,4 @@ static __always_inline void stat_verdict(enum bpfnet_stat verdict, __u32 bytes)
 	stat_add(verdict, bytes);
 }
 
-/* Count a drop by reason and return the tc verdict that drops. */
-static __always_inline int drop_pkt(struct __sk_buff *skb, enum bpfnet_drop_reason reason)
-{
-	stat_add(BPFNET_STAT_DROP_BASE + reason, skb->len);
-	return TC_ACT_SHOT;
-}
-
 #endif

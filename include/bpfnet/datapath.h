@@ -26,6 +26,10 @@
 #define BPFNET_MAP_SOCK_REV "sock_rev_v1"
 #define BPFNET_MAP_STATS    "stats_v1"
 #define BPFNET_MAP_SOCK_PEER "sock_peer_v1"
+#define BPFNET_MAP_CONFIG   "config_v1"
+#define BPFNET_MAP_EVENTS   "events_v1"
+#define BPFNET_MAP_ENDPOINT "endpoint_v1"
+#define BPFNET_MAP_SVC_NAME "svc_name_v1"
 
 /* Program pin names (under <pin-dir>/), used by the CNI plugin to attach. */
 #define BPFNET_PROG_FROM_CONTAINER "prog_from_container_v1"
@@ -38,6 +42,8 @@
 #define BPFNET_DEFAULT_CT_MAX       131072
 #define BPFNET_DEFAULT_FRAG_MAX     8192
 #define BPFNET_DEFAULT_SOCK_REV_MAX 65536
+#define BPFNET_DEFAULT_ENDPOINT_MAX 4096
+#define BPFNET_DEFAULT_EVENTS_BYTES (256 * 1024)
 
 /* Largest backend set of one service: slot numbers are 16 bit. */
 #define BPFNET_MAX_BACKENDS_PER_SVC 65535
@@ -142,7 +148,7 @@ struct bpfnet_ct_value {
 	__u64 last_seen_ns; /* refreshed at most once a second */
 	__u32 backend_id;
 	__u32 svc_id;
-	__u16 flags; /* enum bpfnet_ct_flags, kept on the SERVICE entry */
+	__u16 flags; /* enum bpfnet_ct_flags, of this direction's packets */
 	__u16 pad0;
 	__u32 pad1;
 };
@@ -152,6 +158,19 @@ struct bpfnet_ct_value {
 #define BPFNET_CT_LIFETIME_TCP 21600
 #define BPFNET_CT_LIFETIME_TCP_CLOSING 10
 #define BPFNET_CT_LIFETIME_UDP 60
+
+/* How long an entry lives after its last packet; the datapath and
+ * `bpfnet explain` decide expiry with this one function. */
+static inline __u32 bpfnet_ct_lifetime_s(__u8 proto, __u16 flags)
+{
+	if (proto != 6 /* IPPROTO_TCP */)
+		return BPFNET_CT_LIFETIME_UDP;
+	if (flags & (BPFNET_CT_F_RST | BPFNET_CT_F_FIN_FWD | BPFNET_CT_F_FIN_REV))
+		return BPFNET_CT_LIFETIME_TCP_CLOSING;
+	if (!(flags & BPFNET_CT_F_SEEN_REPLY))
+		return BPFNET_CT_LIFETIME_TCP_SYN;
+	return BPFNET_CT_LIFETIME_TCP;
+}
 
 /* ---- IPv4 fragments: later fragments carry no ports ---- */
 
@@ -196,6 +215,63 @@ struct bpfnet_sock_peer {
 	__be16 vport;
 	__u16 pad1;
 	__u32 svc_id;
+};
+
+/* ---- runtime configuration: array of one ---- */
+
+enum bpfnet_monitor_flags {
+	BPFNET_MON_DROPS = 1 << 0,  /* every drop, with its reason */
+	BPFNET_MON_LB = 1 << 1,     /* backend selections (packet and socket LB) */
+	BPFNET_MON_CT_NEW = 1 << 2, /* new conntrack entries */
+};
+
+struct bpfnet_config {
+	__u32 monitor; /* enum bpfnet_monitor_flags; 0: the datapath emits nothing */
+	__u32 pad0;
+};
+
+/* ---- monitor events (ring buffer) ---- */
+
+enum bpfnet_event_type {
+	BPFNET_EV_DROP = 1,
+	BPFNET_EV_LB = 2,     /* packet path chose a backend for a new flow */
+	BPFNET_EV_SOCK_LB = 3, /* socket LB chose a backend in connect/sendmsg */
+	BPFNET_EV_CT_NEW = 4,
+};
+
+struct bpfnet_event {
+	__u64 ts_ns;
+	__u8 type;   /* enum bpfnet_event_type */
+	__u8 reason; /* DROP: enum bpfnet_drop_reason */
+	__u8 proto;
+	__u8 pad0;
+	__u32 ifindex;
+	__be32 saddr;
+	__be32 daddr;
+	__be16 sport;
+	__be16 dport;
+	__be32 nat_addr; /* LB, SOCK_LB, CT_NEW: the backend */
+	__be16 nat_port;
+	__u16 pad1;
+	__u32 svc_id;
+	__u32 backend_id;
+	__u32 pad2;
+};
+
+/* ---- endpoints: local pods, written by the CNI plugin ---- */
+
+struct bpfnet_endpoint {
+	__u32 ifindex;      /* host side of the pod's veth */
+	__u32 flags;
+	__u8 pod_mac[6];
+	__u8 host_mac[6];
+};
+
+/* ---- service names, written by the agent for people (CLI, monitor) ---- */
+
+#define BPFNET_SVC_NAME_LEN 96
+struct bpfnet_svc_name {
+	char name[BPFNET_SVC_NAME_LEN]; /* "namespace/name:port", NUL-terminated */
 };
 
 /* ---- counters: per-CPU array indexed by enum bpfnet_stat ---- */
@@ -264,6 +340,9 @@ _Static_assert(sizeof(struct bpfnet_sock_rev_key) == 16, "sock rev key layout");
 _Static_assert(sizeof(struct bpfnet_sock_rev_value) == 12, "sock rev value layout");
 _Static_assert(sizeof(struct bpfnet_stat_value) == 16, "stat value layout");
 _Static_assert(sizeof(struct bpfnet_sock_peer) == 20, "sock peer layout");
+_Static_assert(sizeof(struct bpfnet_config) == 8, "config layout");
+_Static_assert(sizeof(struct bpfnet_event) == 48, "event layout");
+_Static_assert(sizeof(struct bpfnet_endpoint) == 20, "endpoint layout");
 _Static_assert(BPFNET_STAT_VERDICT_COUNT <= BPFNET_STAT_DROP_BASE, "verdicts overflow");
 _Static_assert(BPFNET_STAT_DROP_BASE + BPFNET_DROP_REASON_COUNT <= BPFNET_STATS_MAX,
 	       "drop reasons overflow");

@@ -11,6 +11,9 @@
  * new flow    : every run a new 4-tuple: conntrack miss, selection, 2 inserts
  * The last two run in wrappers that first restore the header; the wrapper's
  * own cost (bench_restore) is measured and subtracted.
+ *
+ * Monitor cost: with 10,000 services, new_flow and ct_hit with the monitor
+ * code compiled out, compiled in but switched off (the default), and on.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -196,6 +199,71 @@ static struct result config_result(struct config *c)
 	return res;
 }
 
+/* A wrapper object on @c's maps, with the monitor code compiled in or out. */
+static struct test_bench_lb_skel *load_wrapper(struct config *c, bool monitor_compiled)
+{
+	struct test_bench_lb_skel *w = test_bench_lb_skel__open();
+
+	if (!w)
+		return NULL;
+	w->rodata->cfg_monitor_compiled = monitor_compiled;
+	if (bpfnet_obj_use_maps(w->obj, &c->maps) || test_bench_lb_skel__load(w)) {
+		test_bench_lb_skel__destroy(w);
+		return NULL;
+	}
+	memcpy(w->bss->pristine, c->svc_pkt.data, sizeof(w->bss->pristine));
+	return w;
+}
+
+static int monitor_cost(struct config *c)
+{
+	static const char *const names[] = { "compiled out", "off (default)", "on, no reader" };
+	struct test_bench_lb_skel *w[3];
+	double ct[3][ROUNDS], nf[3][ROUNDS];
+	struct bpfnet_config cfg = {};
+	int err = 0;
+
+	w[0] = load_wrapper(c, false);
+	w[1] = load_wrapper(c, true);
+	w[2] = w[1];
+	if (!w[0] || !w[1]) {
+		fprintf(stderr, "load monitor variants failed\n");
+		err = -1;
+		goto out;
+	}
+	for (int r = 0; r < ROUNDS; r++)
+		for (int v = 0; v < 3; v++) {
+			double restore;
+
+			cfg.monitor = v == 2 ? BPFNET_MON_DROPS | BPFNET_MON_LB | BPFNET_MON_CT_NEW : 0;
+			bpfnet_config_set(&c->maps, &cfg);
+			restore = measure_once(bpf_program__fd(w[v]->progs.bench_restore),
+					       &c->svc_pkt, 1000000);
+			ct[v][r] = measure_once(bpf_program__fd(w[v]->progs.bench_ct_hit),
+						&c->svc_pkt, 1000000) - restore;
+			nf[v][r] = measure_once(bpf_program__fd(w[v]->progs.bench_new_flow),
+						&c->svc_pkt, 200000) - restore;
+		}
+	cfg.monitor = 0;
+	bpfnet_config_set(&c->maps, &cfg);
+	printf("\nmonitor cost with %u services, ns per packet over the wrapper (median of %d)\n",
+	       c->n, ROUNDS);
+	printf("%-16s %10s %10s\n", "monitor", "ct_hit", "new_flow");
+	double base_ct = median(ct[0], ROUNDS), base_nf = median(nf[0], ROUNDS);
+	for (int v = 0; v < 3; v++) {
+		double m_ct = v ? median(ct[v], ROUNDS) : base_ct;
+		double m_nf = v ? median(nf[v], ROUNDS) : base_nf;
+
+		printf("%-16s %10.1f %10.1f   (x%.3f, x%.3f of compiled out)\n", names[v], m_ct, m_nf,
+		       m_ct / base_ct, m_nf / base_nf);
+	}
+	printf("(on, no reader: the ring buffer fills and further events are dropped at reserve)\n");
+out:
+	test_bench_lb_skel__destroy(w[0]);
+	test_bench_lb_skel__destroy(w[1]);
+	return err;
+}
+
 int main(int argc, char **argv)
 {
 	static const unsigned int counts[] = { 10, 1000, 10000, 100000 };
@@ -244,6 +312,7 @@ int main(int argc, char **argv)
 		       100 * (res[3].non_service / res[0].non_service - 1),
 		       100 * (res[3].ct_hit / res[0].ct_hit - 1),
 		       100 * (res[3].new_flow / res[0].new_flow - 1));
+		err = monitor_cost(&configs[2]);
 	}
 	for (int i = 0; i < N_CONFIGS; i++)
 		config_teardown(&configs[i]);

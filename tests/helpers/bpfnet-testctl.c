@@ -8,10 +8,13 @@
  *   attach-tc IFNAME...           attach the pinned from_container to tc ingress
  *                                 of each interface (in the caller's netns)
  *   attach-sock CGROUP            socket LB on CGROUP, links pinned in DIR
- *   svc-set VIP:PORT/PROTO ID [BACKEND:PORT ...]   (0 backends: reject)
+ *   svc-set VIP:PORT/PROTO ID[:FLAGS] [BACKEND:PORT ...]   (0 backends: reject)
  *   svc-del VIP:PORT/PROTO
  *   svc-fill FIRST_VIP PORT COUNT BACKENDS   COUNT services on consecutive VIPs
  *   stats                         non-zero counters as "name packets"
+ *   name-set ID NAME              service name shown by the CLI
+ *   endpoint-set ADDR IFINDEX POD_MAC HOST_MAC
+ *   config                        the monitor switch, as a number
  *   count MAP                     entries in MAP (e.g. ct_v1)
  */
 #include <arpa/inet.h>
@@ -156,7 +159,11 @@ static int cmd_svc_set(struct bpfnet_maps *m, int argc, char **argv)
 
 	if (argc < 2 || parse_frontend(argv[0], &key) || argc - 2 > 256)
 		return fail("usage: svc-set VIP:PORT/PROTO ID [BACKEND:PORT ...]", -EINVAL, NULL);
-	spec.id = (__u32)strtoul(argv[1], NULL, 0);
+	char *flags;
+
+	spec.id = (__u32)strtoul(argv[1], &flags, 0);
+	if (*flags == ':')
+		spec.flags = (__u32)strtoul(flags + 1, NULL, 0);
 	for (int i = 2; i < argc; i++)
 		if (parse_backend(argv[i], key.proto, &be[spec.n_backends++]))
 			return fail(argv[i], -EINVAL, NULL);
@@ -262,6 +269,30 @@ int main(int argc, char **argv)
 
 		ret = parse_frontend(argv[a], &k) ? fail(argv[a], -EINVAL, NULL)
 						  : (err = bpfnet_service_delete(&m, &k)) ? fail(argv[a], err, &m) : 0;
+	} else if (!strcmp(cmd, "name-set") && a + 1 < argc) {
+		err = bpfnet_service_name_set(&m, (__u32)strtoul(argv[a], NULL, 0), argv[a + 1]);
+		ret = err ? fail("name-set", err, &m) : 0;
+	} else if (!strcmp(cmd, "endpoint-set") && a + 3 < argc) {
+		struct bpfnet_endpoint ep = { .ifindex = (__u32)atoi(argv[a + 1]) };
+		__be32 addr;
+
+		if (inet_pton(AF_INET, argv[a], &addr) != 1 ||
+		    sscanf(argv[a + 2], "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx", &ep.pod_mac[0],
+			   &ep.pod_mac[1], &ep.pod_mac[2], &ep.pod_mac[3], &ep.pod_mac[4],
+			   &ep.pod_mac[5]) != 6 ||
+		    sscanf(argv[a + 3], "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx", &ep.host_mac[0],
+			   &ep.host_mac[1], &ep.host_mac[2], &ep.host_mac[3], &ep.host_mac[4],
+			   &ep.host_mac[5]) != 6)
+			ret = fail("usage: endpoint-set ADDR IFINDEX POD_MAC HOST_MAC", -EINVAL, NULL);
+		else if ((err = bpfnet_endpoint_upsert(&m, addr, &ep)))
+			ret = fail("endpoint-set", err, &m);
+		else
+			ret = 0;
+	} else if (!strcmp(cmd, "config")) {
+		struct bpfnet_config cfg;
+
+		err = bpfnet_config_get(&m, &cfg);
+		ret = err ? fail("config", err, &m) : (printf("%u\n", cfg.monitor), 0);
 	} else if (!strcmp(cmd, "stats"))
 		ret = cmd_stats(&m);
 	else if (!strcmp(cmd, "count") && a < argc) {

@@ -9,6 +9,8 @@
  *   udp-clients ADDR:PORT N       N queries, each from a new socket; the reply
  *                                 must come from ADDR:PORT
  *   tcp-loop ADDR:PORT SECONDS    connect continuously; print ok/fail counts
+ *   udp-from SPORT ADDR:PORT      one query from local port SPORT; print the
+ *                                 replying ID (the reply must come from ADDR:PORT)
  *   dns SERVER NAME ADDR          A query to SERVER:53; the reply must come
  *                                 from SERVER:53 and answer NAME with ADDR
  *   expect-refused tcp|udp ADDR:PORT MAX_MS
@@ -243,6 +245,30 @@ static int udp_clients(const char *addr, int count)
 	return tally_print(&t);
 }
 
+static int udp_from(int sport, const char *addr)
+{
+	struct sockaddr_in sa = parse_addr(addr), local = { .sin_family = AF_INET }, from;
+	socklen_t len = sizeof(from);
+	char id[64];
+	ssize_t n = -1;
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+	local.sin_port = htons((unsigned short)sport);
+	if (bind(fd, (struct sockaddr *)&local, sizeof(local)))
+		die("bind source port: %s", strerror(errno));
+	set_timeouts(fd, IO_TIMEOUT_MS);
+	if (sendto(fd, "q", 1, 0, (struct sockaddr *)&sa, sizeof(sa)) == 1)
+		n = recvfrom(fd, id, sizeof(id) - 1, 0, (struct sockaddr *)&from, &len);
+	close(fd);
+	if (n <= 0 || from.sin_addr.s_addr != sa.sin_addr.s_addr || from.sin_port != sa.sin_port) {
+		printf("no reply from the service\n");
+		return 1;
+	}
+	id[n] = '\0';
+	printf("id %s\n", id);
+	return 0;
+}
+
 /* A minimal DNS A query (RFC 1035 4.1). */
 static size_t dns_build_query(unsigned char *buf, unsigned short qid, const char *name)
 {
@@ -419,6 +445,8 @@ int main(int argc, char **argv)
 		return udp_clients(arg[0], atoi(arg[1]));
 	if (!strcmp(cmd, "tcp-loop") && n == 2)
 		return tcp_loop(arg[0], atof(arg[1]));
+	if (!strcmp(cmd, "udp-from") && n == 2)
+		return udp_from(atoi(arg[0]), arg[1]);
 	if (!strcmp(cmd, "dns") && n == 3)
 		return dns_query(arg[0], arg[1], arg[2]);
 	if (!strcmp(cmd, "expect-refused") && n == 3)
