@@ -95,6 +95,26 @@ static inline const void *kv_val(const struct kv_list *l, size_t i)
 }
 void kv_free(struct kv_list *l);
 
+/* A listing of one map: each entry becomes a table row or a JSON object. */
+struct listing {
+	struct cli *c;
+	struct table t;
+	cJSON *arr; /* -o json */
+	void *ctx;  /* the command's own state */
+};
+typedef void (*listing_row_fn)(struct listing *l, const void *key, const void *val);
+
+/* Open the maps, collect and sort map @id, render every row, print. */
+int cli_list_map(struct cli *c, enum bpfnet_map_id id, bool u32_key, int ncols,
+		 const char *const *headers, listing_row_fn row, void *ctx, const char *what);
+
+/* "now" on the clock conntrack uses (bpf_ktime_get_coarse_ns():
+ * CLOCK_MONOTONIC_COARSE), for ages and expiry. */
+__u64 cli_now_coarse_ns(void);
+
+/* Port from a command-line value, 1..65535. */
+int parse_port(const char *s, __be16 *port);
+
 /* Option parsing shared by commands: returns true if argv[*i] is --help. */
 bool want_help(int argc, char **argv);
 int print_usage(const struct command *cmd, int code);

@@ -38,11 +38,8 @@ static int parse_ct_filter(struct cli *c, int argc, char **argv, struct ct_filte
 			if (parse_addr_opt_port(val, &f->dst, &unused))
 				return cli_error(c, EXIT_USAGE, "bad address %s", val);
 		} else if (!strcmp(opt, "--port")) {
-			long p = strtol(val, NULL, 10);
-
-			if (p < 1 || p > 65535)
+			if (parse_port(val, &f->port))
 				return cli_error(c, EXIT_USAGE, "bad port %s", val);
-			f->port = htons((unsigned short)p);
 		} else if (!strcmp(opt, "--proto")) {
 			f->proto = proto_parse(val);
 			if (f->proto < 0)
@@ -82,19 +79,8 @@ static bool ct_matches(const struct bpfnet_ct_key *k, const struct bpfnet_ct_val
 	return true;
 }
 
-/* Conntrack times come from bpf_ktime_get_coarse_ns(): CLOCK_MONOTONIC_COARSE. */
-static __u64 now_coarse_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (__u64)ts.tv_sec * 1000000000ull + (__u64)ts.tv_nsec;
-}
-
-struct ct_rows {
+struct ct_view {
 	struct ct_filter *f;
-	struct table t;
-	cJSON *arr;
 	__u64 now;
 };
 
@@ -114,20 +100,20 @@ static long age_s(__u64 now, __u64 t)
 	return now > t ? (long)((now - t) / 1000000000ull) : 0;
 }
 
-static int ct_row(const void *key, const void *val, void *arg)
+static void ct_row(struct listing *l, const void *key, const void *val)
 {
 	const struct bpfnet_ct_key *k = key;
 	const struct bpfnet_ct_value *v = val;
-	struct ct_rows *r = arg;
+	const struct ct_view *view = l->ctx;
 	const char *dir = k->dir == BPFNET_CT_SERVICE ? "service" : "reply";
 	char src[40], dst[40], backend[16], svc[16], flags[48], age[16], idle[16];
 
-	if (!ct_matches(k, v, r->f))
-		return 0;
+	if (!ct_matches(k, v, view->f))
+		return;
 	fmt_addr_port(src, sizeof(src), k->saddr, k->sport);
 	fmt_addr_port(dst, sizeof(dst), k->daddr, k->dport);
 	fmt_ct_flags(flags, sizeof(flags), v->flags);
-	if (r->arr) {
+	if (l->arr) {
 		cJSON *o = cJSON_CreateObject();
 		char a[INET_ADDRSTRLEN];
 
@@ -142,18 +128,17 @@ static int ct_row(const void *key, const void *val, void *arg)
 		cJSON_AddNumberToObject(o, "backend_id", v->backend_id);
 		cJSON_AddNumberToObject(o, "service_id", v->svc_id);
 		cJSON_AddStringToObject(o, "flags", flags);
-		cJSON_AddNumberToObject(o, "age_s", (double)age_s(r->now, v->created_ns));
-		cJSON_AddNumberToObject(o, "idle_s", (double)age_s(r->now, v->last_seen_ns));
-		cJSON_AddItemToArray(r->arr, o);
-	} else {
-		snprintf(backend, sizeof(backend), "%u", v->backend_id);
-		snprintf(svc, sizeof(svc), "%u", v->svc_id);
-		snprintf(age, sizeof(age), "%lds", age_s(r->now, v->created_ns));
-		snprintf(idle, sizeof(idle), "%lds", age_s(r->now, v->last_seen_ns));
-		const char *row[] = { dir, proto_name(k->proto), src, dst, svc, backend, flags, age, idle };
-		table_add(&r->t, row);
+		cJSON_AddNumberToObject(o, "age_s", (double)age_s(view->now, v->created_ns));
+		cJSON_AddNumberToObject(o, "idle_s", (double)age_s(view->now, v->last_seen_ns));
+		cJSON_AddItemToArray(l->arr, o);
+		return;
 	}
-	return 0;
+	snprintf(backend, sizeof(backend), "%u", v->backend_id);
+	snprintf(svc, sizeof(svc), "%u", v->svc_id);
+	snprintf(age, sizeof(age), "%lds", age_s(view->now, v->created_ns));
+	snprintf(idle, sizeof(idle), "%lds", age_s(view->now, v->last_seen_ns));
+	const char *row[] = { dir, proto_name(k->proto), src, dst, svc, backend, flags, age, idle };
+	table_add(&l->t, row);
 }
 
 static int cmd_ct_list(struct cli *c, int argc, char **argv)
@@ -161,33 +146,12 @@ static int cmd_ct_list(struct cli *c, int argc, char **argv)
 	static const char *const headers[] = { "DIR", "PROTO", "SOURCE", "DESTINATION", "SERVICE",
 					       "BACKEND", "FLAGS", "AGE", "IDLE" };
 	struct ct_filter f;
-	struct ct_rows r = { .f = &f };
+	struct ct_view view = { .f = &f, .now = cli_now_coarse_ns() };
 	int err;
 
 	if ((err = parse_ct_filter(c, argc, argv, &f)))
 		return err;
-	if (cli_open_maps(c))
-		return EXIT_ERR;
-	r.arr = c->json ? cJSON_CreateArray() : NULL;
-	r.now = now_coarse_ns();
-	table_init(&r.t, 9, headers);
-	struct kv_list l;
-
-	err = kv_collect(c, BPFNET_M_CT, false, &l);
-	for (size_t i = 0; !err && i < l.n; i++)
-		ct_row(kv_key(&l, i), kv_val(&l, i), &r);
-	kv_free(&l);
-	if (err) {
-		cJSON_Delete(r.arr);
-		table_free(&r.t);
-		return cli_maps_error(c, err, "read conntrack");
-	}
-	if (r.arr)
-		cli_print_json(r.arr);
-	else
-		table_print(&r.t);
-	table_free(&r.t);
-	return EXIT_OK;
+	return cli_list_map(c, BPFNET_M_CT, false, 9, headers, ct_row, &view, "read conntrack");
 }
 
 static int cmd_ct_flush(struct cli *c, int argc, char **argv)

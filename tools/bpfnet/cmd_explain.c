@@ -84,14 +84,6 @@ static void explain_delivery(struct explain *x, __be32 addr)
 	}
 }
 
-static __u64 now_coarse_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (__u64)ts.tv_sec * 1000000000ull + (__u64)ts.tv_nsec;
-}
-
 /* Not a service: maybe the reply of a flow the packet path translated. */
 static void explain_non_service(struct explain *x)
 {
@@ -178,7 +170,7 @@ static void explain_service(struct explain *x, const struct bpfnet_svc_value *sv
 			     "backend chosen then; no packet carries the VIP");
 
 	if (x->sport && !bpf_map_lookup_elem(x->c->maps.fd[BPFNET_M_CT], &k, &ct)) {
-		__u64 idle = now_coarse_ns() - ct.last_seen_ns;
+		__u64 idle = cli_now_coarse_ns() - ct.last_seen_ns;
 		bool expired = idle > (__u64)bpfnet_ct_lifetime_s(x->proto, ct.flags) * 1000000000ull;
 		bool live = !expired && ct.svc_id == svc->id &&
 			    !bpf_map_lookup_elem(x->c->maps.fd[BPFNET_M_BACKEND], &ct.backend_id, &be);

@@ -211,84 +211,50 @@ static int cmd_service_get(struct cli *c, int argc, char **argv)
 	return show_services(c, found, n);
 }
 
-struct backend_rows {
-	struct table t;
-	cJSON *arr;
-};
-
-static int backend_row(const void *key, const void *val, void *arg)
+static void backend_row(struct listing *l, const void *key, const void *val)
 {
 	const struct bpfnet_backend *be = val;
-	struct backend_rows *r = arg;
-	char id[16], addr[40];
+	__u32 id = *(const __u32 *)key;
+	char ids[16], addr[40];
 
-	snprintf(id, sizeof(id), "%u", *(const __u32 *)key);
 	fmt_addr_port(addr, sizeof(addr), be->addr, be->port);
-	if (r->arr) {
+	if (l->arr) {
 		cJSON *o = cJSON_CreateObject();
 		char a[INET_ADDRSTRLEN];
 
 		fmt_addr(a, sizeof(a), be->addr);
-		cJSON_AddNumberToObject(o, "backend_id", *(const __u32 *)key);
+		cJSON_AddNumberToObject(o, "backend_id", id);
 		cJSON_AddStringToObject(o, "address", a);
 		cJSON_AddNumberToObject(o, "port", ntohs(be->port));
 		cJSON_AddStringToObject(o, "protocol", proto_name(be->proto));
 		cJSON_AddStringToObject(o, "state", backend_state_name(be->state));
-		cJSON_AddItemToArray(r->arr, o);
-	} else {
-		const char *row[] = { id, addr, proto_name(be->proto), backend_state_name(be->state) };
-		table_add(&r->t, row);
+		cJSON_AddItemToArray(l->arr, o);
+		return;
 	}
-	return 0;
+	snprintf(ids, sizeof(ids), "%u", id);
+	const char *row[] = { ids, addr, proto_name(be->proto), backend_state_name(be->state) };
+	table_add(&l->t, row);
 }
 
 static int cmd_backend_list(struct cli *c, int argc, char **argv)
 {
 	static const char *const headers[] = { "ID", "ADDRESS", "PROTO", "STATE" };
-	struct backend_rows r = { .arr = c->json ? cJSON_CreateArray() : NULL };
-	int err;
 
 	if (argc)
 		return cli_error(c, EXIT_USAGE, "backend list takes no arguments");
-	if (cli_open_maps(c))
-		return EXIT_ERR;
-	table_init(&r.t, 4, headers);
-	struct kv_list l;
-
-	err = kv_collect(c, BPFNET_M_BACKEND, true, &l);
-	for (size_t i = 0; !err && i < l.n; i++)
-		backend_row(kv_key(&l, i), kv_val(&l, i), &r);
-	kv_free(&l);
-	if (err) {
-		cJSON_Delete(r.arr);
-		table_free(&r.t);
-		return cli_maps_error(c, err, "read backends");
-	}
-	if (r.arr)
-		cli_print_json(r.arr);
-	else
-		table_print(&r.t);
-	table_free(&r.t);
-	return EXIT_OK;
+	return cli_list_map(c, BPFNET_M_BACKEND, true, 4, headers, backend_row, NULL,
+			    "read backends");
 }
 
-struct nat_rows {
-	struct cli *c;
-	struct table t;
-	cJSON *arr;
-};
-
-static int nat_row(const void *key, const void *val, void *arg)
+static void nat_row(struct listing *l, const void *key, const void *val)
 {
 	const struct bpfnet_revnat *rn = val;
-	struct nat_rows *r = arg;
 	__u32 id = *(const __u32 *)key;
 	char ids[16], addr[40], name[BPFNET_SVC_NAME_LEN];
 
-	snprintf(ids, sizeof(ids), "%u", id);
 	fmt_addr_port(addr, sizeof(addr), rn->addr, rn->port);
-	bpfnet_service_name_get(&r->c->maps, id, name, sizeof(name));
-	if (r->arr) {
+	bpfnet_service_name_get(&l->c->maps, id, name, sizeof(name));
+	if (l->arr) {
 		cJSON *o = cJSON_CreateObject();
 		char a[INET_ADDRSTRLEN];
 
@@ -297,42 +263,22 @@ static int nat_row(const void *key, const void *val, void *arg)
 		cJSON_AddStringToObject(o, "vip", a);
 		cJSON_AddNumberToObject(o, "port", ntohs(rn->port));
 		cJSON_AddStringToObject(o, "name", name);
-		cJSON_AddItemToArray(r->arr, o);
-	} else {
-		const char *row[] = { ids, addr, name[0] ? name : "-" };
-		table_add(&r->t, row);
+		cJSON_AddItemToArray(l->arr, o);
+		return;
 	}
-	return 0;
+	snprintf(ids, sizeof(ids), "%u", id);
+	const char *row[] = { ids, addr, name[0] ? name : "-" };
+	table_add(&l->t, row);
 }
 
 static int cmd_nat_list(struct cli *c, int argc, char **argv)
 {
 	static const char *const headers[] = { "REVNAT ID", "REPLIES APPEAR FROM", "SERVICE" };
-	struct nat_rows r = { .c = c, .arr = c->json ? cJSON_CreateArray() : NULL };
-	int err;
 
 	if (argc)
 		return cli_error(c, EXIT_USAGE, "nat list takes no arguments");
-	if (cli_open_maps(c))
-		return EXIT_ERR;
-	table_init(&r.t, 3, headers);
-	struct kv_list l;
-
-	err = kv_collect(c, BPFNET_M_REVNAT, true, &l);
-	for (size_t i = 0; !err && i < l.n; i++)
-		nat_row(kv_key(&l, i), kv_val(&l, i), &r);
-	kv_free(&l);
-	if (err) {
-		cJSON_Delete(r.arr);
-		table_free(&r.t);
-		return cli_maps_error(c, err, "read reverse NAT");
-	}
-	if (r.arr)
-		cli_print_json(r.arr);
-	else
-		table_print(&r.t);
-	table_free(&r.t);
-	return EXIT_OK;
+	return cli_list_map(c, BPFNET_M_REVNAT, true, 3, headers, nat_row, NULL,
+			    "read reverse NAT");
 }
 
 static void fmt_mac(char *buf, size_t len, const __u8 *mac)
@@ -341,17 +287,15 @@ static void fmt_mac(char *buf, size_t len, const __u8 *mac)
 		 mac[4], mac[5]);
 }
 
-static int endpoint_row(const void *key, const void *val, void *arg)
+static void endpoint_row(struct listing *l, const void *key, const void *val)
 {
 	const struct bpfnet_endpoint *ep = val;
-	struct backend_rows *r = arg;
 	char addr[INET_ADDRSTRLEN], ifindex[16], pod_mac[20], host_mac[20];
 
 	fmt_addr(addr, sizeof(addr), *(const __be32 *)key);
-	snprintf(ifindex, sizeof(ifindex), "%u", ep->ifindex);
 	fmt_mac(pod_mac, sizeof(pod_mac), ep->pod_mac);
 	fmt_mac(host_mac, sizeof(host_mac), ep->host_mac);
-	if (r->arr) {
+	if (l->arr) {
 		cJSON *o = cJSON_CreateObject();
 
 		cJSON_AddStringToObject(o, "address", addr);
@@ -359,42 +303,22 @@ static int endpoint_row(const void *key, const void *val, void *arg)
 		cJSON_AddStringToObject(o, "pod_mac", pod_mac);
 		cJSON_AddStringToObject(o, "host_mac", host_mac);
 		cJSON_AddNumberToObject(o, "flags", ep->flags);
-		cJSON_AddItemToArray(r->arr, o);
-	} else {
-		const char *row[] = { addr, ifindex, pod_mac, host_mac };
-		table_add(&r->t, row);
+		cJSON_AddItemToArray(l->arr, o);
+		return;
 	}
-	return 0;
+	snprintf(ifindex, sizeof(ifindex), "%u", ep->ifindex);
+	const char *row[] = { addr, ifindex, pod_mac, host_mac };
+	table_add(&l->t, row);
 }
 
 static int cmd_endpoint_list(struct cli *c, int argc, char **argv)
 {
 	static const char *const headers[] = { "POD IP", "HOST IFINDEX", "POD MAC", "HOST MAC" };
-	struct backend_rows r = { .arr = c->json ? cJSON_CreateArray() : NULL };
-	int err;
 
 	if (argc)
 		return cli_error(c, EXIT_USAGE, "endpoint list takes no arguments");
-	if (cli_open_maps(c))
-		return EXIT_ERR;
-	table_init(&r.t, 4, headers);
-	struct kv_list l;
-
-	err = kv_collect(c, BPFNET_M_ENDPOINT, false, &l);
-	for (size_t i = 0; !err && i < l.n; i++)
-		endpoint_row(kv_key(&l, i), kv_val(&l, i), &r);
-	kv_free(&l);
-	if (err) {
-		cJSON_Delete(r.arr);
-		table_free(&r.t);
-		return cli_maps_error(c, err, "read endpoints");
-	}
-	if (r.arr)
-		cli_print_json(r.arr);
-	else
-		table_print(&r.t);
-	table_free(&r.t);
-	return EXIT_OK;
+	return cli_list_map(c, BPFNET_M_ENDPOINT, false, 4, headers, endpoint_row, NULL,
+			    "read endpoints");
 }
 
 const struct command lb_commands[] = {

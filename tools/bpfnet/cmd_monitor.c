@@ -182,11 +182,8 @@ static int cmd_monitor(struct cli *c, int argc, char **argv)
 			if (parse_addr_opt_port(val, &mon.addr, &unused))
 				return cli_error(c, EXIT_USAGE, "bad address %s", val);
 		} else if (!strcmp(opt, "--port")) {
-			long p = strtol(val, NULL, 10);
-
-			if (p < 1 || p > 65535)
+			if (parse_port(val, &mon.port))
 				return cli_error(c, EXIT_USAGE, "bad port %s", val);
-			mon.port = htons((unsigned short)p);
 		} else if (!strcmp(opt, "--count")) {
 			mon.count = strtol(val, NULL, 10);
 		} else if (!strcmp(opt, "--duration")) {

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <bpf/bpf.h>
 
 #include "cli.h"
@@ -142,7 +143,7 @@ cJSON *json_svc_flags(__u32 flags)
 	return arr;
 }
 
-static int parse_port(const char *s, __be16 *port)
+int parse_port(const char *s, __be16 *port)
 {
 	char *end;
 	long v = strtol(s, &end, 10);
@@ -340,4 +341,37 @@ void kv_free(struct kv_list *l)
 {
 	free(l->data);
 	memset(l, 0, sizeof(*l));
+}
+
+int cli_list_map(struct cli *c, enum bpfnet_map_id id, bool u32_key, int ncols,
+		 const char *const *headers, listing_row_fn row, void *ctx, const char *what)
+{
+	struct listing l = { .c = c, .ctx = ctx };
+	struct kv_list kv;
+	int err;
+
+	if (cli_open_maps(c))
+		return EXIT_ERR;
+	err = kv_collect(c, id, u32_key, &kv);
+	if (err)
+		return cli_maps_error(c, err, what);
+	l.arr = c->json ? cJSON_CreateArray() : NULL;
+	table_init(&l.t, ncols, headers);
+	for (size_t i = 0; i < kv.n; i++)
+		row(&l, kv_key(&kv, i), kv_val(&kv, i));
+	kv_free(&kv);
+	if (l.arr)
+		cli_print_json(l.arr);
+	else
+		table_print(&l.t);
+	table_free(&l.t);
+	return EXIT_OK;
+}
+
+__u64 cli_now_coarse_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (__u64)ts.tv_sec * 1000000000ull + (__u64)ts.tv_nsec;
 }
