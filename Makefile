@@ -30,7 +30,7 @@ ARCH_INC := /usr/include/$(shell $(CC) -dumpmachine 2>/dev/null)
 BPF_CFLAGS := -O2 -g -target bpf -Wall -Werror -Iinclude -I$(ARCH_INC)
 CFLAGS     ?= -O2 -g
 CFLAGS     += -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter -Wno-format-truncation \
-              -Iinclude -Ilib -I$(OUT)/skel -MMD -MP
+              -Iinclude -Ilib -Iagent -I$(OUT)/skel -MMD -MP
 SAN_FLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDLIBS     := -lbpf -lelf -lz
 
@@ -93,7 +93,19 @@ obj-san = $(patsubst %.c,$(OUT)/obj-san/%.o,$(1))
 
 # ---- programs ----
 CLI_SRCS := $(wildcard tools/bpfnet/*.c)
-PROGRAMS := $(OUT)/bin/bpfnet
+AGENT_SRCS := $(wildcard agent/*.c)
+AGENT_LIB_SRCS := $(filter-out agent/main.c,$(AGENT_SRCS))
+PROGRAMS := $(OUT)/bin/bpfnet $(OUT)/bin/bpfnetd
+
+$(OUT)/bin/bpfnetd: $(call obj,$(AGENT_SRCS) $(LIB_SRCS))
+	$(call msg,LINK,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $^ -o $@ $(LDLIBS) -lcjson
+
+$(OUT)/tests/bpfnetd: $(call obj-san,$(AGENT_SRCS) $(LIB_SRCS))
+	$(call msg,LINK,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(SAN_FLAGS) $^ -o $@ $(LDLIBS) -lcjson
 
 $(OUT)/bin/bpfnet: $(call obj,$(CLI_SRCS) $(LIB_SRCS))
 	$(call msg,LINK,$@)
@@ -113,10 +125,10 @@ NETTOOL_SRCS := tests/helpers/nettool.c
 VREPORT_SRCS := tests/helpers/bpfnet-verifier-report.c
 BENCH_SRCS := tests/bench/bench_datapath.c tests/unit/packet.c
 
-$(OUT)/tests/bpfnet-unit: $(call obj-san,$(UNIT_SRCS) $(LIB_SRCS))
+$(OUT)/tests/bpfnet-unit: $(call obj-san,$(UNIT_SRCS) $(LIB_SRCS) $(AGENT_LIB_SRCS))
 	$(call msg,LINK,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(SAN_FLAGS) $^ -o $@ $(LDLIBS)
+	$(Q)$(CC) $(SAN_FLAGS) $^ -o $@ $(LDLIBS) -lcjson
 
 $(OUT)/tests/bpfnet-testctl: $(call obj-san,$(TESTCTL_SRCS) $(LIB_SRCS))
 	$(call msg,LINK,$@)
@@ -152,7 +164,7 @@ $(OUT)/tests/bpfnet-bench: $(call obj,$(BENCH_SRCS) $(LIB_SRCS))
 	$(Q)$(CC) $^ -o $@ $(LDLIBS)
 
 TEST_BINS := $(OUT)/tests/bpfnet-unit $(OUT)/tests/bpfnet-testctl $(OUT)/tests/nettool \
-             $(OUT)/tests/bpfnet-verifier-report $(OUT)/tests/bpfnet \
+             $(OUT)/tests/bpfnet-verifier-report $(OUT)/tests/bpfnet $(OUT)/tests/bpfnetd \
              $(TEST_BPF_OBJS)
 
 # ---- top-level targets ----

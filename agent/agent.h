@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* bpfnetd: the one struct that holds the agent's state. */
+#ifndef BPFNET_AGENT_H
+#define BPFNET_AGENT_H
+
+#include <stdbool.h>
+#include <sys/stat.h>
+
+#include "htab.h"
+#include "log.h"
+#include "maps.h"
+#include "reconcile.h"
+#include "store.h"
+
+struct agent_config {
+	char services_file[4096];
+	char kubeconfig[4096];
+	char api_server[512];
+	char pin_dir[4096];
+	char cgroup[4096]; /* "none": no socket LB */
+	char http_addr[128];
+	char node_name[256];
+	enum log_level log_level;
+};
+
+/* event-to-map latency buckets, seconds */
+#define LATENCY_BUCKETS 10
+extern const double latency_bounds[LATENCY_BUCKETS];
+
+struct agent_metrics {
+	unsigned long rejected_services, rejected_slices, rejected_other;
+	unsigned long full_syncs, service_syncs, source_errors;
+	unsigned long api_errors, api_reconnects;
+	unsigned long latency_count[LATENCY_BUCKETS + 1]; /* +Inf last */
+	double latency_sum;
+	unsigned long latency_n;
+};
+
+struct file_source {
+	struct stat last;
+	bool seen;
+	struct htab digests; /* object key -> content digest (uintptr_t) */
+};
+
+struct agent {
+	struct agent_config cfg;
+	struct bpfnet_maps maps;
+	struct store store;
+	struct reconciler rec;
+	struct agent_metrics metrics;
+	struct file_source file;
+	int http_fd;
+	bool ready; /* first full sync done */
+	volatile int *stop;
+};
+
+/* Recompute service @svc_key from the store and write the difference;
+ * @since is when the change that caused it was seen (for the latency). */
+void agent_sync_service(struct agent *a, const char *svc_key, double since);
+/* After a complete view of the cluster: sweep what nothing claims. */
+void agent_full_sync_done(struct agent *a);
+double agent_now(void);
+
+/* services file: re-read when it changed */
+int file_source_poll(struct agent *a);
+void file_source_free(struct file_source *f);
+
+/* HTTP: /healthz, /readyz, /metrics */
+int http_listen(const char *addr);
+void http_serve_one(struct agent *a);
+
+#endif

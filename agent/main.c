@@ -1,0 +1,391 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * bpfnetd: keeps bpfnet's pinned maps equal to the cluster's Services and
+ * EndpointSlices, and owns loading and attaching the datapath programs.
+ * The datapath stays in place when the agent exits (SIGTERM, crash,
+ * upgrade); a new agent adopts it. `bpfnetd --cleanup` removes it all.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <net/if.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <cjson/cJSON.h>
+
+#include "agent.h"
+#include "bpfnet_lxc.skel.h"
+#include "bpfnet_sock.skel.h"
+#include "loader.h"
+#include "translate.h"
+
+static volatile int stop_requested; /* set by SIGTERM/SIGINT */
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+double agent_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void record_latency(struct agent_metrics *m, double s)
+{
+	int i = 0;
+
+	while (i < LATENCY_BUCKETS && s > latency_bounds[i])
+		i++;
+	m->latency_count[i]++;
+	m->latency_sum += s;
+	m->latency_n++;
+}
+
+void agent_sync_service(struct agent *a, const char *svc_key, double since)
+{
+	struct frontend_set want;
+	int err = translate_service(&a->store, svc_key, &want);
+
+	if (err) {
+		log_msg(LOG_ERROR, "translate failed", "service=%s err=%d", svc_key, err);
+		return;
+	}
+	reconcile_service(&a->rec, svc_key, &want);
+	frontend_set_free(&want);
+	a->metrics.service_syncs++;
+	record_latency(&a->metrics, agent_now() - since);
+}
+
+void agent_full_sync_done(struct agent *a)
+{
+	reconcile_sweep_adopted(&a->rec);
+	reconcile_flush_freed(&a->rec);
+	a->metrics.full_syncs++;
+	if (!a->ready)
+		log_msg(LOG_INFO, "ready", "frontends=%zu backends=%zu adopted=%zu",
+			reconciler_frontends(&a->rec), reconciler_backends(&a->rec), a->rec.adopted);
+	a->ready = true;
+}
+
+static const char usage_text[] =
+	"usage: bpfnetd [options]\n"
+	"  --services-file PATH   Services and EndpointSlices from a JSON List (kubectl get -o\n"
+	"                         json), re-read on change; the Kubernetes-free mode\n"
+	"  --kubeconfig PATH      Kubernetes API via a kubeconfig\n"
+	"  --k8s-api-server URL   Kubernetes API server URL (before kube-proxy replacement works)\n"
+	"  --pin-dir DIR          bpffs directory of the maps (default " BPFNET_PIN_DIR_DEFAULT ")\n"
+	"  --cgroup PATH          cgroup v2 for socket LB (default: the cgroup2 mount; none = off)\n"
+	"  --http-addr HOST:PORT  /healthz /readyz /metrics (default 127.0.0.1:9876)\n"
+	"  --node-name NAME       this node (default: hostname)\n"
+	"  --log-level LEVEL      debug, info, warn, error (default info)\n"
+	"  --config FILE          the same keys in a JSON object (flags win)\n"
+	"  --cleanup              remove everything bpfnet installed and exit\n"
+	"  --help\n";
+
+enum opt_id { O_SERVICES_FILE = 1, O_KUBECONFIG, O_API_SERVER, O_PIN_DIR, O_CGROUP, O_HTTP_ADDR,
+	      O_NODE_NAME, O_LOG_LEVEL, O_CONFIG, O_CLEANUP, O_HELP };
+
+static const struct option long_opts[] = {
+	{ "services-file", required_argument, NULL, O_SERVICES_FILE },
+	{ "kubeconfig", required_argument, NULL, O_KUBECONFIG },
+	{ "k8s-api-server", required_argument, NULL, O_API_SERVER },
+	{ "pin-dir", required_argument, NULL, O_PIN_DIR },
+	{ "cgroup", required_argument, NULL, O_CGROUP },
+	{ "http-addr", required_argument, NULL, O_HTTP_ADDR },
+	{ "node-name", required_argument, NULL, O_NODE_NAME },
+	{ "log-level", required_argument, NULL, O_LOG_LEVEL },
+	{ "config", required_argument, NULL, O_CONFIG },
+	{ "cleanup", no_argument, NULL, O_CLEANUP },
+	{ "help", no_argument, NULL, O_HELP },
+	{ NULL, 0, NULL, 0 },
+};
+
+static int set_option(struct agent_config *c, int id, const char *val)
+{
+	char *dst = NULL;
+	size_t len = 0;
+
+	switch (id) {
+	case O_SERVICES_FILE: dst = c->services_file; len = sizeof(c->services_file); break;
+	case O_KUBECONFIG: dst = c->kubeconfig; len = sizeof(c->kubeconfig); break;
+	case O_API_SERVER: dst = c->api_server; len = sizeof(c->api_server); break;
+	case O_PIN_DIR: dst = c->pin_dir; len = sizeof(c->pin_dir); break;
+	case O_CGROUP: dst = c->cgroup; len = sizeof(c->cgroup); break;
+	case O_HTTP_ADDR: dst = c->http_addr; len = sizeof(c->http_addr); break;
+	case O_NODE_NAME: dst = c->node_name; len = sizeof(c->node_name); break;
+	case O_LOG_LEVEL:
+		if (log_parse_level(val, &c->log_level)) {
+			fprintf(stderr, "bpfnetd: --log-level is debug, info, warn or error\n");
+			return -EINVAL;
+		}
+		return 0;
+	default:
+		return -EINVAL;
+	}
+	if (strlen(val) >= len) {
+		fprintf(stderr, "bpfnetd: value too long: %s\n", val);
+		return -EINVAL;
+	}
+	strcpy(dst, val);
+	return 0;
+}
+
+/* Keys of --config are the long option names; flags given later override. */
+static int load_config_file(struct agent_config *c, const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	char buf[65536];
+	size_t n;
+	cJSON *doc, *it;
+	int err = 0;
+
+	if (!f) {
+		fprintf(stderr, "bpfnetd: --config %s: %s\n", path, strerror(errno));
+		return -errno;
+	}
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	doc = cJSON_Parse(buf);
+	if (!cJSON_IsObject(doc)) {
+		fprintf(stderr, "bpfnetd: --config %s: not a JSON object\n", path);
+		cJSON_Delete(doc);
+		return -EINVAL;
+	}
+	cJSON_ArrayForEach(it, doc) {
+		const struct option *o;
+
+		for (o = long_opts; o->name; o++)
+			if (!strcmp(o->name, it->string) && o->has_arg == required_argument &&
+			    o->val != O_CONFIG)
+				break;
+		if (!o->name || !cJSON_IsString(it)) {
+			fprintf(stderr, "bpfnetd: --config %s: unknown or non-string key \"%s\"\n", path,
+				it->string);
+			err = -EINVAL;
+			break;
+		}
+		if ((err = set_option(c, o->val, it->valuestring)))
+			break;
+	}
+	cJSON_Delete(doc);
+	return err;
+}
+
+static int parse_args(int argc, char **argv, struct agent_config *c, bool *cleanup)
+{
+	int opt, err;
+
+	memset(c, 0, sizeof(*c));
+	snprintf(c->pin_dir, sizeof(c->pin_dir), "%s", BPFNET_PIN_DIR_DEFAULT);
+	snprintf(c->http_addr, sizeof(c->http_addr), "127.0.0.1:9876");
+	c->log_level = LOG_INFO;
+	*cleanup = false;
+	/* the config file first, so that flags override it */
+	for (int i = 1; i + 1 < argc; i++)
+		if (!strcmp(argv[i], "--config") && (err = load_config_file(c, argv[i + 1])))
+			return err;
+	while ((opt = getopt_long(argc, argv, "h", long_opts, NULL)) != -1) {
+		switch (opt) {
+		case O_CONFIG:
+			break;
+		case O_CLEANUP:
+			*cleanup = true;
+			break;
+		case O_HELP:
+		case 'h':
+			fputs(usage_text, stdout);
+			exit(0);
+		case '?':
+			fputs(usage_text, stderr);
+			return -EINVAL;
+		default:
+			if ((err = set_option(c, opt, optarg)))
+				return err;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "bpfnetd: unexpected argument %s\n", argv[optind]);
+		return -EINVAL;
+	}
+	if (!c->node_name[0])
+		gethostname(c->node_name, sizeof(c->node_name) - 1);
+	return 0;
+}
+
+/* Pin @prog under @name atomically: a CNI plugin never sees a missing pin. */
+static int pin_program(const char *pin_dir, const char *name, struct bpf_program *prog)
+{
+	char path[4200], tmp[4300];
+
+	snprintf(path, sizeof(path), "%s/%s", pin_dir, name);
+	snprintf(tmp, sizeof(tmp), "%s_new", path); /* bpffs names cannot hold dots */
+	unlink(tmp);
+	if (bpf_obj_pin(bpf_program__fd(prog), tmp))
+		return -errno;
+	if (rename(tmp, path)) {
+		int err = -errno;
+
+		unlink(tmp);
+		return err;
+	}
+	return 0;
+}
+
+static int load_datapath(struct agent *a)
+{
+	struct bpfnet_features feat;
+	struct bpfnet_lxc_skel *lxc;
+	struct bpfnet_sock_skel *sock;
+	char cg[4096];
+	int err;
+
+	bpfnet_probe_features(&feat);
+	lxc = bpfnet_lxc_load(&a->maps, &err);
+	if (!lxc) {
+		log_msg(LOG_ERROR, "load failed", "object=bpf_lxc err=%d", err);
+		return err;
+	}
+	err = pin_program(a->cfg.pin_dir, BPFNET_PROG_FROM_CONTAINER, lxc->progs.from_container);
+	bpfnet_lxc_skel__destroy(lxc);
+	if (err) {
+		log_msg(LOG_ERROR, "pin failed", "program=from_container err=%d", err);
+		return err;
+	}
+	if (!strcmp(a->cfg.cgroup, "none")) {
+		log_msg(LOG_INFO, "socket LB off", "reason=\"--cgroup none\"");
+		return 0;
+	}
+	if (a->cfg.cgroup[0])
+		snprintf(cg, sizeof(cg), "%s", a->cfg.cgroup);
+	else if ((err = bpfnet_cgroup2_mount(cg, sizeof(cg)))) {
+		log_msg(LOG_ERROR, "no cgroup2 mount", "err=%d", err);
+		return err;
+	}
+	sock = bpfnet_sock_load(&a->maps, &feat, &err);
+	if (!sock) {
+		log_msg(LOG_ERROR, "load failed", "object=bpf_sock err=%d", err);
+		return err;
+	}
+	err = bpfnet_sock_attach(sock, cg, a->cfg.pin_dir);
+	bpfnet_sock_skel__destroy(sock);
+	if (err) {
+		log_msg(LOG_ERROR, "attach failed", "cgroup=%s err=%d", cg, err);
+		return err;
+	}
+	log_msg(LOG_INFO, "datapath loaded", "cgroup=%s set_retval=%d sk_storage=%d", cg,
+		feat.set_retval, feat.sk_storage);
+	return 0;
+}
+
+static int detach_endpoint_tc(const void *key, const void *val, void *arg)
+{
+	const struct bpfnet_endpoint *ep = val;
+
+	(void)key;
+	(void)arg;
+	bpfnet_tc_detach((int)ep->ifindex, true);
+	return 0;
+}
+
+/* Everything bpfnet installed: socket LB links, tc filters of registered
+ * pods (in this netns), pinned programs and maps. */
+static int cleanup(const struct agent_config *c)
+{
+	struct bpfnet_maps m;
+	char path[4200];
+	int err = 0;
+
+	bpfnet_sock_detach(c->pin_dir);
+	if (!bpfnet_maps_open(&m, c->pin_dir, NULL, 0)) {
+		bpfnet_map_iterate(&m, BPFNET_M_ENDPOINT, detach_endpoint_tc, NULL);
+		bpfnet_maps_close(&m);
+	}
+	snprintf(path, sizeof(path), "%s/%s", c->pin_dir, BPFNET_PROG_FROM_CONTAINER);
+	if (unlink(path) && errno != ENOENT)
+		err = -errno;
+	if (bpfnet_maps_unpin(c->pin_dir))
+		err = -EIO;
+	if (rmdir(c->pin_dir) && errno != ENOENT) {
+		log_msg(LOG_WARN, "pin dir not removed", "dir=%s error=\"%s\"", c->pin_dir,
+			strerror(errno));
+	}
+	log_msg(err ? LOG_ERROR : LOG_INFO, "cleanup", "pin_dir=%s ok=%d", c->pin_dir, !err);
+	return err;
+}
+
+int main(int argc, char **argv)
+{
+	struct agent a = { .http_fd = -1, .stop = &stop_requested };
+	bool do_cleanup;
+	char msg[256];
+	int err;
+
+	setvbuf(stderr, NULL, _IOLBF, 0);
+	if (parse_args(argc, argv, &a.cfg, &do_cleanup))
+		return 2;
+	log_set_level(a.cfg.log_level);
+	libbpf_set_print(NULL);
+	if (do_cleanup)
+		return cleanup(&a.cfg) ? 1 : 0;
+	if (a.cfg.kubeconfig[0] || a.cfg.api_server[0]) {
+		log_msg(LOG_ERROR, "source not available",
+			"reason=\"the Kubernetes API client is not built yet; use --services-file\"");
+		return 2;
+	}
+	if (!a.cfg.services_file[0]) {
+		fprintf(stderr, "bpfnetd: a source is needed: --services-file PATH\n%s", usage_text);
+		return 2;
+	}
+
+	err = bpfnet_maps_open(&a.maps, a.cfg.pin_dir, NULL, BPFNET_MAPS_CREATE);
+	if (err) {
+		log_msg(LOG_ERROR, "maps", "pin_dir=%s error=\"%s\"", a.cfg.pin_dir,
+			bpfnet_maps_strerror(&a.maps, err, msg, sizeof(msg)));
+		return 1;
+	}
+	if (store_init(&a.store) || htab_init(&a.file.digests, 1024) ||
+	    reconciler_init(&a.rec, &a.maps)) {
+		log_msg(LOG_ERROR, "init failed", "%s", "");
+		return 1;
+	}
+	if (load_datapath(&a))
+		return 1;
+	a.http_fd = http_listen(a.cfg.http_addr);
+	if (a.http_fd < 0) {
+		log_msg(LOG_ERROR, "http listen failed", "addr=%s err=%d", a.cfg.http_addr, a.http_fd);
+		return 1;
+	}
+	log_msg(LOG_INFO, "started", "pin_dir=%s adopted_frontends=%zu http=%s node=%s",
+		a.cfg.pin_dir, a.rec.adopted, a.cfg.http_addr, a.cfg.node_name);
+
+	signal(SIGTERM, on_signal);
+	signal(SIGINT, on_signal);
+	signal(SIGPIPE, SIG_IGN);
+	while (!stop_requested) {
+		struct pollfd pfd = { .fd = a.http_fd, .events = POLLIN };
+
+		file_source_poll(&a);
+		if (poll(&pfd, 1, 200) > 0)
+			http_serve_one(&a);
+	}
+	/* the datapath stays: maps, programs and links are pinned */
+	log_msg(LOG_INFO, "stopping", "datapath=kept frontends=%zu", reconciler_frontends(&a.rec));
+	close(a.http_fd);
+	reconciler_free(&a.rec);
+	store_free(&a.store);
+	file_source_free(&a.file);
+	bpfnet_maps_close(&a.maps);
+	return 0;
+}

@@ -1,0 +1,380 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include "model.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpfnet/datapath.h>
+
+#define DEFAULT_AFFINITY_TIMEOUT_S 10800 /* the API's default for ClientIP */
+
+static int fail(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static int fail(char *err, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, len, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+void object_key(char *buf, size_t len, const char *ns, const char *name)
+{
+	snprintf(buf, len, "%s/%s", ns, name);
+}
+
+static const char *str_of(const cJSON *obj, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* Copy a required or optional string field, checking its length. */
+static int copy_str(char *dst, size_t len, const char *src, const char *what, bool required,
+		    char *err, size_t errlen)
+{
+	if (!src) {
+		if (required)
+			return fail(err, errlen, "%s missing", what);
+		dst[0] = '\0';
+		return 0;
+	}
+	if (strlen(src) >= len)
+		return fail(err, errlen, "%s too long", what);
+	strcpy(dst, src);
+	return 0;
+}
+
+static int parse_meta(const cJSON *obj, char *ns, char *name, char *rv, char *err, size_t errlen)
+{
+	const cJSON *meta = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
+	int ret;
+
+	if (!cJSON_IsObject(meta))
+		return fail(err, errlen, "metadata missing");
+	ret = copy_str(name, K8S_NAME_MAX, str_of(meta, "name"), "metadata.name", true, err, errlen);
+	if (!ret)
+		ret = copy_str(ns, K8S_NS_MAX, str_of(meta, "namespace"), "metadata.namespace", true,
+			       err, errlen);
+	if (!ret)
+		ret = copy_str(rv, K8S_RV_MAX, str_of(meta, "resourceVersion"),
+			       "metadata.resourceVersion", false, err, errlen);
+	if (!ret && (!name[0] || !ns[0]))
+		ret = fail(err, errlen, "empty name or namespace");
+	return ret;
+}
+
+/* Protocol names of the API; SCTP is valid but not load-balanced here. */
+static int parse_proto(const cJSON *obj, __u8 *proto, bool *skip, char *err, size_t errlen)
+{
+	const cJSON *p = cJSON_GetObjectItemCaseSensitive(obj, "protocol");
+
+	*skip = false;
+	if (!p || cJSON_IsNull(p)) {
+		*proto = IPPROTO_TCP;
+		return 0;
+	}
+	if (!cJSON_IsString(p))
+		return fail(err, errlen, "protocol is not a string");
+	if (!strcmp(p->valuestring, "TCP"))
+		*proto = IPPROTO_TCP;
+	else if (!strcmp(p->valuestring, "UDP"))
+		*proto = IPPROTO_UDP;
+	else if (!strcmp(p->valuestring, "SCTP"))
+		*skip = true;
+	else
+		return fail(err, errlen, "unknown protocol %s", p->valuestring);
+	return 0;
+}
+
+/* A port number field: absent gives 0 when allowed, anything else must be 1..65535. */
+static int parse_port_num(const cJSON *obj, const char *key, bool required, __u16 *port,
+			  char *err, size_t errlen)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	*port = 0;
+	if (!v || cJSON_IsNull(v))
+		return required ? fail(err, errlen, "%s missing", key) : 0;
+	if (!cJSON_IsNumber(v) || v->valuedouble != (double)(int)v->valuedouble ||
+	    v->valueint < (required ? 1 : 0) || v->valueint > 65535)
+		return fail(err, errlen, "%s is not a port number", key);
+	*port = (__u16)v->valueint;
+	return 0;
+}
+
+static int add_vip(struct service *s, const char *ip, __u32 kind, char *err, size_t errlen)
+{
+	struct in6_addr a6;
+	__be32 a;
+
+	if (inet_pton(AF_INET, ip, &a) != 1)
+		return inet_pton(AF_INET6, ip, &a6) == 1 ? 0 /* IPv6 until it lands */
+			: fail(err, errlen, "bad IP address \"%s\"", ip);
+	for (size_t i = 0; i < s->n_vips; i++)
+		if (s->vips[i].addr == a) {
+			s->vips[i].kind |= kind; /* e.g. an ExternalIP equal to an LB IP */
+			return 0;
+		}
+	struct service_vip *v = realloc(s->vips, (s->n_vips + 1) * sizeof(*v));
+
+	if (!v)
+		return -ENOMEM;
+	s->vips = v;
+	s->vips[s->n_vips].addr = a;
+	s->vips[s->n_vips].kind = kind;
+	s->n_vips++;
+	return 0;
+}
+
+static int add_vip_list(struct service *s, const cJSON *arr, __u32 kind, const char *what,
+			char *err, size_t errlen)
+{
+	const cJSON *it;
+
+	if (!arr || cJSON_IsNull(arr))
+		return 0;
+	if (!cJSON_IsArray(arr))
+		return fail(err, errlen, "%s is not a list", what);
+	cJSON_ArrayForEach(it, arr) {
+		int ret;
+
+		if (!cJSON_IsString(it))
+			return fail(err, errlen, "%s holds a non-string", what);
+		ret = add_vip(s, it->valuestring, kind, err, errlen);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static int parse_service_ports(struct service *s, const cJSON *ports, char *err, size_t errlen)
+{
+	const cJSON *p;
+
+	if (!ports || cJSON_IsNull(ports))
+		return 0;
+	if (!cJSON_IsArray(ports))
+		return fail(err, errlen, "spec.ports is not a list");
+	s->ports = calloc((size_t)cJSON_GetArraySize(ports) + 1, sizeof(*s->ports));
+	if (!s->ports)
+		return -ENOMEM;
+	cJSON_ArrayForEach(p, ports) {
+		struct service_port *sp = &s->ports[s->n_ports];
+		bool skip;
+		int ret;
+
+		if (!cJSON_IsObject(p))
+			return fail(err, errlen, "spec.ports holds a non-object");
+		ret = copy_str(sp->name, sizeof(sp->name), str_of(p, "name"), "port name", false, err,
+			       errlen);
+		if (!ret)
+			ret = parse_proto(p, &sp->proto, &skip, err, errlen);
+		if (!ret)
+			ret = parse_port_num(p, "port", true, &sp->port, err, errlen);
+		if (!ret)
+			ret = parse_port_num(p, "nodePort", false, &sp->node_port, err, errlen);
+		if (ret)
+			return ret;
+		if (!skip)
+			s->n_ports++;
+	}
+	return 0;
+}
+
+int service_parse(const cJSON *obj, struct service *s, char *err, size_t errlen)
+{
+	const cJSON *spec, *status, *lb, *ing, *cfg;
+	const char *type, *cip, *aff, *itp, *etp;
+	int ret;
+
+	memset(s, 0, sizeof(*s));
+	ret = parse_meta(obj, s->ns, s->name, s->resource_version, err, errlen);
+	if (ret)
+		return ret;
+	spec = cJSON_GetObjectItemCaseSensitive(obj, "spec");
+	if (!cJSON_IsObject(spec))
+		return fail(err, errlen, "spec missing");
+
+	type = str_of(spec, "type");
+	if (!type || !strcmp(type, "ClusterIP"))
+		s->type = SVC_CLUSTER_IP;
+	else if (!strcmp(type, "NodePort"))
+		s->type = SVC_NODE_PORT;
+	else if (!strcmp(type, "LoadBalancer"))
+		s->type = SVC_LOAD_BALANCER;
+	else if (!strcmp(type, "ExternalName"))
+		s->type = SVC_EXTERNAL_NAME;
+	else
+		return fail(err, errlen, "unknown spec.type %s", type);
+	if (s->type == SVC_EXTERNAL_NAME)
+		return 0; /* DNS only: nothing to load-balance */
+
+	cip = str_of(spec, "clusterIP");
+	if (cip && !strcmp(cip, "None")) {
+		s->headless = true;
+		return 0;
+	}
+	/* clusterIPs supersedes clusterIP (dual-stack); either may be absent */
+	ret = add_vip_list(s, cJSON_GetObjectItemCaseSensitive(spec, "clusterIPs"),
+			   BPFNET_SVC_F_CLUSTER_IP, "spec.clusterIPs", err, errlen);
+	if (!ret && cip && cip[0])
+		ret = add_vip(s, cip, BPFNET_SVC_F_CLUSTER_IP, err, errlen);
+	if (!ret)
+		ret = add_vip_list(s, cJSON_GetObjectItemCaseSensitive(spec, "externalIPs"),
+				   BPFNET_SVC_F_EXTERNAL_IP, "spec.externalIPs", err, errlen);
+	status = cJSON_GetObjectItemCaseSensitive(obj, "status");
+	lb = status ? cJSON_GetObjectItemCaseSensitive(status, "loadBalancer") : NULL;
+	ing = lb ? cJSON_GetObjectItemCaseSensitive(lb, "ingress") : NULL;
+	if (!ret && cJSON_IsArray(ing)) {
+		const cJSON *i;
+
+		cJSON_ArrayForEach(i, ing) {
+			const char *ip = str_of(i, "ip");
+
+			if (ip && (ret = add_vip(s, ip, BPFNET_SVC_F_LOADBALANCER, err, errlen)))
+				break;
+		}
+	}
+	if (!ret)
+		ret = parse_service_ports(s, cJSON_GetObjectItemCaseSensitive(spec, "ports"), err,
+					  errlen);
+	if (ret)
+		return ret;
+
+	aff = str_of(spec, "sessionAffinity");
+	s->affinity_client_ip = aff && !strcmp(aff, "ClientIP");
+	if (s->affinity_client_ip) {
+		const cJSON *t;
+
+		s->affinity_timeout_s = DEFAULT_AFFINITY_TIMEOUT_S;
+		cfg = cJSON_GetObjectItemCaseSensitive(spec, "sessionAffinityConfig");
+		cfg = cfg ? cJSON_GetObjectItemCaseSensitive(cfg, "clientIP") : NULL;
+		t = cfg ? cJSON_GetObjectItemCaseSensitive(cfg, "timeoutSeconds") : NULL;
+		if (t && !cJSON_IsNull(t)) {
+			if (!cJSON_IsNumber(t) || t->valueint < 1 || t->valueint > 86400)
+				return fail(err, errlen, "sessionAffinityConfig timeout out of range");
+			s->affinity_timeout_s = (__u32)t->valueint;
+		}
+	}
+	itp = str_of(spec, "internalTrafficPolicy");
+	etp = str_of(spec, "externalTrafficPolicy");
+	s->internal_local = itp && !strcmp(itp, "Local");
+	s->external_local = etp && !strcmp(etp, "Local");
+	return 0;
+}
+
+void service_free(struct service *s)
+{
+	free(s->vips);
+	free(s->ports);
+	s->vips = NULL;
+	s->ports = NULL;
+}
+
+/* nil conditions: ready and serving are "unknown", which consumers are to
+ * read as true; terminating nil is false (as kube-proxy does). */
+static bool cond(const cJSON *conds, const char *key, bool if_nil)
+{
+	const cJSON *v = conds ? cJSON_GetObjectItemCaseSensitive(conds, key) : NULL;
+
+	if (!v || cJSON_IsNull(v))
+		return if_nil;
+	return cJSON_IsTrue(v);
+}
+
+int slice_parse(const cJSON *obj, struct endpoint_slice *s, char *err, size_t errlen)
+{
+	const cJSON *meta, *labels, *ports, *eps, *it;
+	const char *at;
+	int ret;
+
+	memset(s, 0, sizeof(*s));
+	ret = parse_meta(obj, s->ns, s->name, s->resource_version, err, errlen);
+	if (ret)
+		return ret;
+	meta = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
+	labels = cJSON_GetObjectItemCaseSensitive(meta, "labels");
+	ret = copy_str(s->service, sizeof(s->service),
+		       labels ? str_of(labels, "kubernetes.io/service-name") : NULL,
+		       "service-name label", false, err, errlen);
+	if (ret)
+		return ret;
+	at = str_of(obj, "addressType");
+	if (!at)
+		return fail(err, errlen, "addressType missing");
+	if (strcmp(at, "IPv4") && strcmp(at, "IPv6") && strcmp(at, "FQDN"))
+		return fail(err, errlen, "unknown addressType %s", at);
+	s->ipv4 = !strcmp(at, "IPv4");
+
+	ports = cJSON_GetObjectItemCaseSensitive(obj, "ports");
+	if (ports && !cJSON_IsNull(ports)) {
+		if (!cJSON_IsArray(ports))
+			return fail(err, errlen, "ports is not a list");
+		s->ports = calloc((size_t)cJSON_GetArraySize(ports) + 1, sizeof(*s->ports));
+		if (!s->ports)
+			return -ENOMEM;
+		cJSON_ArrayForEach(it, ports) {
+			struct slice_port *sp = &s->ports[s->n_ports];
+			bool skip;
+
+			if (!cJSON_IsObject(it))
+				return fail(err, errlen, "ports holds a non-object");
+			ret = copy_str(sp->name, sizeof(sp->name), str_of(it, "name"), "port name",
+				       false, err, errlen);
+			if (!ret)
+				ret = parse_proto(it, &sp->proto, &skip, err, errlen);
+			if (!ret)
+				ret = parse_port_num(it, "port", false, &sp->port, err, errlen);
+			if (ret)
+				return ret;
+			if (!skip)
+				s->n_ports++;
+		}
+	}
+
+	eps = cJSON_GetObjectItemCaseSensitive(obj, "endpoints");
+	if (!eps || cJSON_IsNull(eps))
+		return 0;
+	if (!cJSON_IsArray(eps))
+		return fail(err, errlen, "endpoints is not a list");
+	s->eps = calloc((size_t)cJSON_GetArraySize(eps) + 1, sizeof(*s->eps));
+	if (!s->eps)
+		return -ENOMEM;
+	cJSON_ArrayForEach(it, eps) {
+		const cJSON *addrs = cJSON_GetObjectItemCaseSensitive(it, "addresses");
+		const cJSON *conds = cJSON_GetObjectItemCaseSensitive(it, "conditions");
+		const cJSON *first;
+		struct slice_endpoint *e = &s->eps[s->n_eps];
+
+		if (!cJSON_IsArray(addrs) || !(first = cJSON_GetArrayItem(addrs, 0)) ||
+		    !cJSON_IsString(first))
+			return fail(err, errlen, "endpoint without addresses");
+		if (!s->ipv4)
+			continue; /* parsed, carries nothing until IPv6 lands */
+		/* consumers use the first address (the API's guidance) */
+		if (inet_pton(AF_INET, first->valuestring, &e->addr) != 1)
+			return fail(err, errlen, "bad endpoint address \"%s\"", first->valuestring);
+		e->ready = cond(conds, "ready", true);
+		e->serving = cond(conds, "serving", e->ready);
+		e->terminating = cond(conds, "terminating", false);
+		s->n_eps++;
+	}
+	return 0;
+}
+
+void slice_free(struct endpoint_slice *s)
+{
+	free(s->ports);
+	free(s->eps);
+	s->ports = NULL;
+	s->eps = NULL;
+}

@@ -1,0 +1,589 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include "reconcile.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+
+#include "log.h"
+
+/* An adopted frontend belongs to no service until one claims it. */
+#define OWNER_ADOPTED ""
+
+struct be_ident { /* backend identity: not its state */
+	__be32 addr;
+	__be16 port;
+	__u8 proto;
+	__u8 pad0;
+};
+
+struct be_state {
+	struct bpfnet_backend be; /* as written */
+	__u32 id;
+	__u32 refs; /* frontends whose live set holds it */
+};
+
+struct fe_state {
+	struct bpfnet_svc_key key;
+	__u32 svc_id, flags, affinity_timeout_s;
+	char name[BPFNET_SVC_NAME_LEN];
+	char owner[OBJECT_KEY_MAX];
+	struct be_state **backends; /* live set, as in the slots */
+	size_t n_backends;
+};
+
+struct key_list {
+	struct bpfnet_svc_key *v;
+	size_t n, cap;
+};
+
+/* ---- ids ---- */
+
+static int push_u32(__u32 **v, size_t *n, size_t *cap, __u32 x)
+{
+	if (*n == *cap) {
+		size_t c = *cap ? *cap * 2 : 64;
+		__u32 *nv = realloc(*v, c * sizeof(**v));
+
+		if (!nv)
+			return -ENOMEM;
+		*v = nv;
+		*cap = c;
+	}
+	(*v)[(*n)++] = x;
+	return 0;
+}
+
+static __u32 id_alloc(struct id_pool *p)
+{
+	if (p->n_free)
+		return p->free[--p->n_free];
+	return p->next++;
+}
+
+static void id_release(struct id_pool *p, __u32 id)
+{
+	if (push_u32(&p->pending, &p->n_pending, &p->cap_pending, id))
+		log_msg(LOG_WARN, "id leaked", "id=%u reason=no_memory", id);
+}
+
+static void id_mark_used(struct id_pool *p, __u32 id)
+{
+	if (id >= p->next)
+		p->next = id + 1;
+}
+
+static void id_pool_free(struct id_pool *p)
+{
+	free(p->free);
+	free(p->pending);
+	memset(p, 0, sizeof(*p));
+}
+
+/* ---- backends ---- */
+
+static struct be_ident ident_of(const struct bpfnet_backend *b)
+{
+	return (struct be_ident){ .addr = b->addr, .port = b->port, .proto = b->proto };
+}
+
+static struct be_state *backend_get(struct reconciler *r, const struct bpfnet_backend *b, bool create)
+{
+	struct be_ident id = ident_of(b);
+	struct be_state *s = htab_get(&r->backends, &id, sizeof(id));
+
+	if (s || !create)
+		return s;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->be = *b;
+	s->id = id_alloc(&r->backend_ids);
+	if (htab_put(&r->backends, &id, sizeof(id), s, NULL)) {
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+/* Drop one reference; the last one removes the backend from the map. */
+static void backend_unref(struct reconciler *r, struct be_state *s)
+{
+	struct be_ident id;
+	int err;
+
+	if (s->refs && --s->refs)
+		return;
+	err = bpfnet_backend_delete(r->maps, s->id);
+	if (err) {
+		r->stats.write_errors++;
+		log_msg(LOG_WARN, "backend delete failed", "backend_id=%u err=%d", s->id, err);
+	}
+	r->stats.backend_deletes++;
+	id_release(&r->backend_ids, s->id);
+	id = ident_of(&s->be);
+	htab_del(&r->backends, &id, sizeof(id));
+	free(s);
+}
+
+/* ---- ownership ---- */
+
+static struct key_list *owned_list(struct reconciler *r, const char *owner, bool create)
+{
+	struct key_list *l = htab_get_str(&r->owned, owner);
+
+	if (l || !create)
+		return l;
+	l = calloc(1, sizeof(*l));
+	if (l && htab_put(&r->owned, owner, strlen(owner), l, NULL)) {
+		free(l);
+		l = NULL;
+	}
+	return l;
+}
+
+static void owned_remove(struct reconciler *r, const char *owner, const struct bpfnet_svc_key *k)
+{
+	struct key_list *l = owned_list(r, owner, false);
+
+	if (!l)
+		return;
+	for (size_t i = 0; i < l->n; i++)
+		if (!memcmp(&l->v[i], k, sizeof(*k))) {
+			l->v[i] = l->v[--l->n];
+			break;
+		}
+	if (!l->n) {
+		htab_del(&r->owned, owner, strlen(owner));
+		free(l->v);
+		free(l);
+	}
+}
+
+static int owned_add(struct reconciler *r, const char *owner, const struct bpfnet_svc_key *k)
+{
+	struct key_list *l = owned_list(r, owner, true);
+
+	if (!l)
+		return -ENOMEM;
+	if (l->n == l->cap) {
+		size_t c = l->cap ? l->cap * 2 : 4;
+		struct bpfnet_svc_key *v = realloc(l->v, c * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		l->v = v;
+		l->cap = c;
+	}
+	l->v[l->n++] = *k;
+	return 0;
+}
+
+/* ---- frontends ---- */
+
+static void fe_destroy(struct reconciler *r, struct fe_state *fe)
+{
+	for (size_t i = 0; i < fe->n_backends; i++)
+		backend_unref(r, fe->backends[i]);
+	free(fe->backends);
+	free(fe);
+}
+
+static int frontend_delete(struct reconciler *r, struct fe_state *fe)
+{
+	int err = bpfnet_service_delete(r->maps, &fe->key);
+
+	if (err && err != -ENOENT) {
+		r->stats.write_errors++;
+		log_msg(LOG_WARN, "service delete failed", "service_id=%u err=%d", fe->svc_id, err);
+	}
+	bpfnet_service_name_delete(r->maps, fe->svc_id);
+	r->stats.service_deletes++;
+	id_release(&r->svc_ids, fe->svc_id);
+	htab_del(&r->frontends, &fe->key, sizeof(fe->key));
+	fe_destroy(r, fe);
+	return 0;
+}
+
+static bool fe_unchanged(const struct fe_state *fe, const struct frontend *want,
+			 struct be_state *const *set)
+{
+	if (fe->flags != want->flags || fe->affinity_timeout_s != want->affinity_timeout_s ||
+	    fe->n_backends != want->n_backends)
+		return false;
+	for (size_t i = 0; i < fe->n_backends; i++)
+		if (fe->backends[i] != set[i] || set[i]->be.state != want->backends[i].state)
+			return false;
+	return true;
+}
+
+/* Bring one frontend to @want. */
+static int frontend_apply(struct reconciler *r, const char *owner, const struct frontend *want)
+{
+	struct fe_state *fe = htab_get(&r->frontends, &want->key, sizeof(want->key));
+	struct bpfnet_backend_entry *entries = NULL;
+	struct be_state **set = NULL;
+	struct bpfnet_service_spec spec = {};
+	bool created = false;
+	int err = 0;
+
+	if (fe && fe->owner[0] && strcmp(fe->owner, owner)) {
+		char vip[INET_ADDRSTRLEN];
+
+		r->stats.conflicts++;
+		inet_ntop(AF_INET, &want->key.addr, vip, sizeof(vip));
+		log_msg(LOG_WARN, "frontend claimed twice", "vip=%s port=%u owner=%s rejected=%s",
+			vip, ntohs(want->key.port), fe->owner, owner);
+		return -EEXIST;
+	}
+	if (!fe) {
+		fe = calloc(1, sizeof(*fe));
+		if (!fe)
+			return -ENOMEM;
+		fe->key = want->key;
+		fe->svc_id = id_alloc(&r->svc_ids);
+		created = true;
+	}
+
+	if (want->n_backends) {
+		set = calloc(want->n_backends, sizeof(*set));
+		entries = calloc(want->n_backends, sizeof(*entries));
+		if (!set || !entries) {
+			err = -ENOMEM;
+			goto out;
+		}
+	}
+	for (size_t i = 0; i < want->n_backends; i++) {
+		set[i] = backend_get(r, &want->backends[i], true);
+		if (!set[i]) {
+			err = -ENOMEM;
+			goto out;
+		}
+		entries[i].id = set[i]->id;
+		entries[i].be = want->backends[i];
+	}
+
+	if (!created && fe_unchanged(fe, want, set))
+		goto claim;
+
+	spec.id = fe->svc_id;
+	spec.flags = want->flags;
+	spec.affinity_timeout_s = want->affinity_timeout_s;
+	spec.n_backends = (__u32)want->n_backends;
+	spec.backends = entries;
+	err = bpfnet_service_upsert(r->maps, &want->key, &spec);
+	if (err) {
+		char msg[128];
+
+		if (err == -ENOSPC)
+			r->stats.map_full++;
+		else
+			r->stats.write_errors++;
+		log_msg(LOG_ERROR, "service write failed", "service=%s error=\"%s\"", want->name,
+			bpfnet_maps_strerror(r->maps, err, msg, sizeof(msg)));
+		goto out;
+	}
+	r->stats.service_writes++;
+	r->stats.backend_writes += want->n_backends;
+	for (size_t i = 0; i < want->n_backends; i++) {
+		set[i]->refs++;
+		set[i]->be = want->backends[i]; /* state may have changed */
+	}
+	for (size_t i = 0; i < fe->n_backends; i++) /* the old set, after the switch */
+		backend_unref(r, fe->backends[i]);
+	free(fe->backends);
+	fe->backends = set;
+	fe->n_backends = want->n_backends;
+	set = NULL;
+	fe->flags = want->flags;
+	fe->affinity_timeout_s = want->affinity_timeout_s;
+	if (created && htab_put(&r->frontends, &fe->key, sizeof(fe->key), fe, NULL)) {
+		err = -ENOMEM;
+		goto out;
+	}
+	created = false;
+claim:
+	if (strcmp(fe->name, want->name)) {
+		snprintf(fe->name, sizeof(fe->name), "%s", want->name);
+		bpfnet_service_name_set(r->maps, fe->svc_id, fe->name);
+	}
+	if (strcmp(fe->owner, owner)) {
+		owned_remove(r, fe->owner, &fe->key);
+		snprintf(fe->owner, sizeof(fe->owner), "%s", owner);
+		err = owned_add(r, owner, &fe->key);
+	}
+out:
+	/* backends created for a write that failed are not referenced */
+	for (size_t i = 0; set && i < want->n_backends; i++)
+		if (set[i] && !set[i]->refs)
+			backend_unref(r, set[i]);
+	free(set);
+	free(entries);
+	if (created) {
+		id_release(&r->svc_ids, fe->svc_id);
+		free(fe);
+	}
+	return err;
+}
+
+int reconcile_service(struct reconciler *r, const char *owner, const struct frontend_set *want)
+{
+	struct bpfnet_svc_key *gone = NULL;
+	struct key_list *l;
+	size_t n_gone = 0;
+	int err = 0;
+
+	for (size_t i = 0; i < want->n; i++) {
+		int e = frontend_apply(r, owner, &want->v[i]);
+
+		if (e && !err)
+			err = e;
+	}
+	/* frontends the service no longer has: collected, then removed */
+	l = owned_list(r, owner, false);
+	if (l && l->n > want->n) {
+		gone = calloc(l->n, sizeof(*gone));
+		if (!gone)
+			return -ENOMEM;
+		for (size_t i = 0; i < l->n; i++) {
+			bool keep = false;
+
+			for (size_t j = 0; j < want->n && !keep; j++)
+				keep = !memcmp(&want->v[j].key, &l->v[i], sizeof(l->v[i]));
+			if (!keep)
+				gone[n_gone++] = l->v[i];
+		}
+	}
+	for (size_t i = 0; i < n_gone; i++) {
+		struct fe_state *fe = htab_get(&r->frontends, &gone[i], sizeof(gone[i]));
+
+		owned_remove(r, owner, &gone[i]);
+		if (fe)
+			frontend_delete(r, fe);
+	}
+	free(gone);
+	return err;
+}
+
+struct backend_sweep {
+	struct reconciler *r;
+	struct htab known; /* ids in use */
+	__u32 *stale;
+	size_t n, cap;
+};
+
+static int note_stale_backend(const void *key, const void *val, void *arg)
+{
+	struct backend_sweep *b = arg;
+	__u32 id = *(const __u32 *)key;
+
+	(void)val;
+	if (htab_get(&b->known, &id, sizeof(id)))
+		return 0;
+	return push_u32(&b->stale, &b->n, &b->cap, id);
+}
+
+/* Backends pinned by an earlier agent that no service uses any more. */
+static int sweep_unreferenced_backends(struct reconciler *r)
+{
+	struct backend_sweep b = { .r = r };
+	int err = htab_init(&b.known, r->backends.count * 2);
+
+	htab_for_each(&r->backends, e, i) {
+		struct be_state *s = e->value;
+
+		if (!err)
+			err = htab_put(&b.known, &s->id, sizeof(s->id), s, NULL);
+	}
+	if (!err)
+		err = bpfnet_map_iterate(r->maps, BPFNET_M_BACKEND, note_stale_backend, &b);
+	for (size_t i = 0; !err && i < b.n; i++) {
+		bpfnet_backend_delete(r->maps, b.stale[i]);
+		id_mark_used(&r->backend_ids, b.stale[i]);
+		id_release(&r->backend_ids, b.stale[i]);
+		r->stats.backend_deletes++;
+	}
+	free(b.stale);
+	htab_free(&b.known);
+	return err;
+}
+
+int reconcile_sweep_adopted(struct reconciler *r)
+{
+	struct key_list *l;
+	size_t swept = 0;
+
+	while ((l = owned_list(r, OWNER_ADOPTED, false)) && l->n) {
+		struct bpfnet_svc_key k = l->v[l->n - 1];
+		struct fe_state *fe = htab_get(&r->frontends, &k, sizeof(k));
+
+		owned_remove(r, OWNER_ADOPTED, &k);
+		if (fe)
+			frontend_delete(r, fe);
+		swept++;
+	}
+	if (swept)
+		log_msg(LOG_INFO, "swept stale frontends", "count=%zu", swept);
+	return sweep_unreferenced_backends(r);
+}
+
+/* ---- conntrack flush of freed ids ---- */
+
+struct freed {
+	const __u32 *svc, *be;
+	size_t n_svc, n_be;
+};
+
+static bool contains(const __u32 *v, size_t n, __u32 x)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i] == x)
+			return true;
+	return false;
+}
+
+static bool ct_names_freed(const struct bpfnet_ct_key *k, const struct bpfnet_ct_value *v,
+			   void *arg)
+{
+	const struct freed *f = arg;
+
+	(void)k;
+	return contains(f->svc, f->n_svc, v->svc_id) || contains(f->be, f->n_be, v->backend_id);
+}
+
+static void release_pending(struct id_pool *p)
+{
+	for (size_t i = 0; i < p->n_pending; i++)
+		if (push_u32(&p->free, &p->n_free, &p->cap_free, p->pending[i]))
+			break; /* an id that cannot be recorded is never reused: safe */
+	p->n_pending = 0;
+}
+
+int reconcile_flush_freed(struct reconciler *r)
+{
+	struct freed f = { r->svc_ids.pending, r->backend_ids.pending, r->svc_ids.n_pending,
+			   r->backend_ids.n_pending };
+	__u32 n = 0;
+	int err;
+
+	if (!f.n_svc && !f.n_be)
+		return 0;
+	err = bpfnet_ct_flush(r->maps, ct_names_freed, &f, &n);
+	if (err) {
+		log_msg(LOG_WARN, "conntrack flush failed", "err=%d", err);
+		return err; /* ids stay pending: retried on the next flush */
+	}
+	r->stats.ct_flushed += n;
+	release_pending(&r->svc_ids);
+	release_pending(&r->backend_ids);
+	return 0;
+}
+
+/* ---- adoption ---- */
+
+static int adopt_one(const void *key, const void *val, void *arg)
+{
+	const struct bpfnet_svc_key *k = key;
+	const struct bpfnet_svc_value *v = val;
+	struct reconciler *r = arg;
+	struct fe_state *fe = calloc(1, sizeof(*fe));
+	__u32 *ids = v->count ? calloc(v->count, sizeof(*ids)) : NULL;
+	struct bpfnet_svc_value sv;
+	int n;
+
+	if (!fe || (v->count && !ids)) {
+		free(fe);
+		free(ids);
+		return -ENOMEM;
+	}
+	n = bpfnet_service_get(r->maps, k, &sv, ids, v->count);
+	fe->key = *k;
+	fe->svc_id = v->id;
+	fe->flags = v->flags;
+	fe->affinity_timeout_s = v->affinity_timeout_s;
+	bpfnet_service_name_get(r->maps, v->id, fe->name, sizeof(fe->name));
+	id_mark_used(&r->svc_ids, v->id);
+	fe->backends = calloc(v->count ? v->count : 1, sizeof(*fe->backends));
+	for (int i = 0; fe->backends && n > 0 && i < n && (__u32)i < v->count; i++) {
+		struct bpfnet_backend be;
+		struct be_state *s;
+
+		if (bpf_map_lookup_elem(r->maps->fd[BPFNET_M_BACKEND], &ids[i], &be))
+			continue; /* a dangling slot: the first sync rewrites the service */
+		struct be_ident ident = ident_of(&be);
+
+		s = htab_get(&r->backends, &ident, sizeof(ident));
+		if (!s) {
+			s = calloc(1, sizeof(*s));
+			if (!s)
+				break;
+			s->be = be;
+			s->id = ids[i];
+			id_mark_used(&r->backend_ids, ids[i]);
+			htab_put(&r->backends, &ident, sizeof(ident), s, NULL);
+		}
+		s->refs++;
+		fe->backends[fe->n_backends++] = s;
+	}
+	free(ids);
+	if (htab_put(&r->frontends, k, sizeof(*k), fe, NULL) || owned_add(r, OWNER_ADOPTED, k)) {
+		fe_destroy(r, fe);
+		return -ENOMEM;
+	}
+	r->adopted++;
+	return 0;
+}
+
+int reconciler_init(struct reconciler *r, struct bpfnet_maps *maps)
+{
+	int err;
+
+	memset(r, 0, sizeof(*r));
+	r->maps = maps;
+	r->svc_ids.next = 1; /* 0 is "none" for the library */
+	r->backend_ids.next = 1;
+	if (htab_init(&r->frontends, 1024) || htab_init(&r->backends, 1024) ||
+	    htab_init(&r->owned, 1024))
+		return -ENOMEM;
+	err = bpfnet_map_iterate(maps, BPFNET_M_SVC, adopt_one, r);
+	if (err)
+		return err;
+	/* backends pinned but used by no service: remove once swept */
+	return 0;
+}
+
+void reconciler_free(struct reconciler *r)
+{
+	htab_for_each(&r->frontends, e, i) {
+		struct fe_state *fe = e->value;
+
+		free(fe->backends);
+		free(fe);
+	}
+	htab_for_each(&r->backends, e, i)
+		free(e->value);
+	htab_for_each(&r->owned, e, i) {
+		struct key_list *l = e->value;
+
+		free(l->v);
+		free(l);
+	}
+	htab_free(&r->frontends);
+	htab_free(&r->backends);
+	htab_free(&r->owned);
+	id_pool_free(&r->svc_ids);
+	id_pool_free(&r->backend_ids);
+}
+
+size_t reconciler_frontends(const struct reconciler *r)
+{
+	return r->frontends.count;
+}
+
+size_t reconciler_backends(const struct reconciler *r)
+{
+	return r->backends.count;
+}

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Keeps the pinned maps equal to the desired frontends, writing only
+ * differences: backends and slots before the service entry (the library's
+ * ordered upsert), removals after. Ids: a service or backend id that is
+ * freed is reused only after every conntrack entry naming it is gone.
+ *
+ * On start it adopts what is pinned: frontends found in the maps keep their
+ * ids and backends, so a restart rewrites nothing that did not change;
+ * whatever no service claims after the first full sync is swept.
+ */
+#ifndef BPFNET_AGENT_RECONCILE_H
+#define BPFNET_AGENT_RECONCILE_H
+
+#include "htab.h"
+#include "maps.h"
+#include "store.h"
+#include "translate.h"
+
+struct id_pool {
+	__u32 next;       /* never handed out yet */
+	__u32 *free;      /* reusable */
+	size_t n_free, cap_free;
+	__u32 *pending;   /* freed, waiting for the conntrack sweep */
+	size_t n_pending, cap_pending;
+};
+
+struct reconcile_stats {
+	unsigned long service_writes, service_deletes, backend_writes, backend_deletes;
+	unsigned long map_full, write_errors, conflicts;
+	unsigned long ct_flushed, sock_rev_flushed;
+};
+
+struct reconciler {
+	struct bpfnet_maps *maps;
+	struct htab frontends; /* struct bpfnet_svc_key -> struct fe_state* */
+	struct htab backends;  /* backend identity -> struct be_state* */
+	struct htab owned;     /* "ns/name" -> struct key_list* of its frontends */
+	struct id_pool svc_ids, backend_ids;
+	struct reconcile_stats stats;
+	size_t adopted;        /* frontends found pinned at start */
+};
+
+int reconciler_init(struct reconciler *r, struct bpfnet_maps *maps);
+void reconciler_free(struct reconciler *r);
+
+/* Make service @owner's frontends exactly @want (empty: remove them all). */
+int reconcile_service(struct reconciler *r, const char *owner, const struct frontend_set *want);
+/* Remove adopted frontends that no service claimed (after the first full sync). */
+int reconcile_sweep_adopted(struct reconciler *r);
+/* Flush conntrack and socket-LB state of freed ids; then they may be reused. */
+int reconcile_flush_freed(struct reconciler *r);
+
+size_t reconciler_frontends(const struct reconciler *r);
+size_t reconciler_backends(const struct reconciler *r);
+
+#endif

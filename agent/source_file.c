@@ -1,0 +1,252 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * --services-file: Services and EndpointSlices as `kubectl get -o json`
+ * prints them (a List, or a single object), re-read whenever the file
+ * changes. Objects are compared by content, so only services whose objects
+ * changed are recomputed; objects gone from the file are deleted.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent.h"
+
+static uint64_t digest(const char *s)
+{
+	uint64_t h = 14695981039346656037ull;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h | 1; /* never 0: 0 is "absent" */
+}
+
+static char *read_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	long n;
+
+	if (!f)
+		return NULL;
+	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0) {
+		buf = malloc((size_t)n + 1);
+		if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+			free(buf);
+			buf = NULL;
+		}
+		if (buf) {
+			buf[n] = '\0';
+			*len = (size_t)n;
+		}
+	}
+	fclose(f);
+	return buf;
+}
+
+struct affected {
+	char (*keys)[OBJECT_KEY_MAX];
+	size_t n, cap;
+};
+
+static void affect(struct affected *a, const char *key)
+{
+	if (!key[0])
+		return;
+	for (size_t i = 0; i < a->n; i++)
+		if (!strcmp(a->keys[i], key))
+			return;
+	if (a->n == a->cap) {
+		size_t cap = a->cap ? a->cap * 2 : 64;
+		void *v = realloc(a->keys, cap * sizeof(*a->keys));
+
+		if (!v)
+			return;
+		a->keys = v;
+		a->cap = cap;
+	}
+	snprintf(a->keys[a->n++], OBJECT_KEY_MAX, "%s", key);
+}
+
+/* "ns/name" of an object whose metadata is readable, else "" */
+static void meta_key(const cJSON *obj, char *key)
+{
+	const cJSON *meta = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
+	const cJSON *ns = meta ? cJSON_GetObjectItemCaseSensitive(meta, "namespace") : NULL;
+	const cJSON *name = meta ? cJSON_GetObjectItemCaseSensitive(meta, "name") : NULL;
+
+	key[0] = '\0';
+	if (cJSON_IsString(ns) && cJSON_IsString(name))
+		snprintf(key, OBJECT_KEY_MAX, "%s/%s", ns->valuestring, name->valuestring);
+}
+
+/* Apply one object; marks its key (prefixed by kind) in @seen. */
+static void apply_object(struct agent *a, const cJSON *obj, struct htab *seen,
+			 struct affected *aff)
+{
+	const cJSON *kind = cJSON_GetObjectItemCaseSensitive(obj, "kind");
+	char key[OBJECT_KEY_MAX], tagged[OBJECT_KEY_MAX + 2], err[256];
+	char aff1[OBJECT_KEY_MAX], aff2[OBJECT_KEY_MAX];
+	bool is_svc, is_slice;
+	char *text;
+	uint64_t d;
+
+	is_svc = cJSON_IsString(kind) && !strcmp(kind->valuestring, "Service");
+	is_slice = cJSON_IsString(kind) && !strcmp(kind->valuestring, "EndpointSlice");
+	meta_key(obj, key);
+	if (!is_svc && !is_slice) {
+		a->metrics.rejected_other++;
+		log_msg(LOG_WARN, "object rejected", "kind=%s object=%s reason=\"not a Service or "
+			"EndpointSlice\"", cJSON_IsString(kind) ? kind->valuestring : "?", key);
+		return;
+	}
+	snprintf(tagged, sizeof(tagged), "%c:%s", is_svc ? 's' : 'e', key);
+	if (key[0]) /* a rejected object keeps its previous version */
+		htab_put(seen, tagged, strlen(tagged), (void *)1, NULL);
+
+	text = cJSON_PrintUnformatted(obj);
+	d = text ? digest(text) : 0;
+	free(text);
+	if (key[0] && d && (uintptr_t)htab_get_str(&a->file.digests, tagged) == d)
+		return; /* unchanged */
+
+	if (is_svc) {
+		struct service *svc = malloc(sizeof(*svc));
+
+		if (!svc || service_parse(obj, svc, err, sizeof(err))) {
+			a->metrics.rejected_services++;
+			log_msg(LOG_WARN, "object rejected", "kind=Service object=%s reason=\"%s\"",
+				key[0] ? key : "?", svc ? err : "no memory");
+			if (svc)
+				service_free(svc);
+			free(svc);
+			return;
+		}
+		if (store_put_service(&a->store, svc)) {
+			service_free(svc);
+			free(svc);
+			return;
+		}
+		affect(aff, key);
+	} else {
+		struct endpoint_slice *sl = malloc(sizeof(*sl));
+
+		if (!sl || slice_parse(obj, sl, err, sizeof(err))) {
+			a->metrics.rejected_slices++;
+			log_msg(LOG_WARN, "object rejected", "kind=EndpointSlice object=%s reason=\"%s\"",
+				key[0] ? key : "?", sl ? err : "no memory");
+			if (sl)
+				slice_free(sl);
+			free(sl);
+			return;
+		}
+		if (store_put_slice(&a->store, sl, aff1, aff2)) {
+			slice_free(sl);
+			free(sl);
+			return;
+		}
+		affect(aff, aff1);
+		affect(aff, aff2);
+	}
+	htab_put(&a->file.digests, tagged, strlen(tagged), (void *)(uintptr_t)d, NULL);
+}
+
+/* Objects that were in the previous version of the file and are not now. */
+static void delete_unseen(struct agent *a, struct htab *seen, struct affected *aff)
+{
+	char (*gone)[OBJECT_KEY_MAX + 2] = NULL;
+	size_t n = 0;
+
+	if (a->file.digests.count)
+		gone = calloc(a->file.digests.count, sizeof(*gone));
+	htab_for_each(&a->file.digests, e, i) {
+		if (!gone || htab_get(seen, e->key, e->key_len))
+			continue;
+		memcpy(gone[n], e->key, e->key_len);
+		gone[n][e->key_len] = '\0';
+		n++;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const char *key = gone[i] + 2;
+		char aff1[OBJECT_KEY_MAX];
+
+		htab_del(&a->file.digests, gone[i], strlen(gone[i]));
+		if (gone[i][0] == 's') {
+			if (!store_del_service(&a->store, key))
+				affect(aff, key);
+		} else if (!store_del_slice(&a->store, key, aff1)) {
+			affect(aff, aff1);
+		}
+	}
+	free(gone);
+}
+
+int file_source_poll(struct agent *a)
+{
+	struct affected aff = {};
+	struct htab seen;
+	struct stat st;
+	const cJSON *items, *it;
+	cJSON *doc;
+	char *text;
+	size_t len;
+	double since;
+
+	if (stat(a->cfg.services_file, &st)) {
+		if (!a->file.seen || a->file.last.st_ino) {
+			a->metrics.source_errors++;
+			log_msg(LOG_WARN, "services file unreadable", "path=%s error=\"%s\"",
+				a->cfg.services_file, strerror(errno));
+		}
+		memset(&a->file.last, 0, sizeof(a->file.last));
+		a->file.seen = true;
+		return -errno; /* the datapath keeps the last known state */
+	}
+	if (a->file.seen && st.st_ino == a->file.last.st_ino && st.st_size == a->file.last.st_size &&
+	    st.st_mtim.tv_sec == a->file.last.st_mtim.tv_sec &&
+	    st.st_mtim.tv_nsec == a->file.last.st_mtim.tv_nsec)
+		return 0;
+	since = agent_now();
+	a->file.last = st;
+	a->file.seen = true;
+	text = read_file(a->cfg.services_file, &len);
+	doc = text ? cJSON_ParseWithLength(text, len) : NULL;
+	free(text);
+	if (!doc) {
+		a->metrics.source_errors++;
+		log_msg(LOG_ERROR, "services file is not JSON", "path=%s (previous state kept)",
+			a->cfg.services_file);
+		return -EINVAL;
+	}
+	if (htab_init(&seen, 1024)) {
+		cJSON_Delete(doc);
+		return -ENOMEM;
+	}
+	items = cJSON_GetObjectItemCaseSensitive(doc, "items");
+	if (cJSON_IsArray(items)) {
+		cJSON_ArrayForEach(it, items)
+			apply_object(a, it, &seen, &aff);
+	} else {
+		apply_object(a, doc, &seen, &aff);
+	}
+	delete_unseen(a, &seen, &aff);
+	htab_free(&seen);
+	cJSON_Delete(doc);
+
+	for (size_t i = 0; i < aff.n; i++)
+		agent_sync_service(a, aff.keys[i], since);
+	free(aff.keys);
+	log_msg(LOG_INFO, "services file applied", "path=%s services=%zu slices=%zu changed=%zu",
+		a->cfg.services_file, a->store.services.count, a->store.slices.count, aff.n);
+	if (!a->ready)
+		agent_full_sync_done(a);
+	else
+		reconcile_flush_freed(&a->rec);
+	return 0;
+}
+
+void file_source_free(struct file_source *f)
+{
+	htab_free(&f->digests);
+}
