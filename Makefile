@@ -183,7 +183,7 @@ bench: all $(OUT)/tests/bpfnet-bench $(OUT)/bench/nettool $(OUT)/bench/bpfnet-te
 vmtest: all $(TEST_BINS)
 	$(Q)OUT=$(OUT) bash tools/vmtest.sh
 
-demo: all $(TEST_BINS)
+demo: all $(TEST_BINS) $(OUT)/bin/bpfnetd
 	$(Q)OUT=$(OUT) bash tools/demo.sh
 
 install: all

@@ -31,8 +31,9 @@ struct fe_state {
 	__u32 svc_id, flags, affinity_timeout_s;
 	char name[BPFNET_SVC_NAME_LEN];
 	char owner[OBJECT_KEY_MAX];
-	struct be_state **backends; /* live set, as in the slots */
+	struct be_state **backends; /* slot members first, then retained ones */
 	size_t n_backends;
+	size_t n_slots;
 };
 
 struct key_list {
@@ -212,7 +213,7 @@ static bool fe_unchanged(const struct fe_state *fe, const struct frontend *want,
 			 struct be_state *const *set)
 {
 	if (fe->flags != want->flags || fe->affinity_timeout_s != want->affinity_timeout_s ||
-	    fe->n_backends != want->n_backends)
+	    fe->n_backends != want->n_backends || fe->n_slots != want->n_slots)
 		return false;
 	for (size_t i = 0; i < fe->n_backends; i++)
 		if (fe->backends[i] != set[i] || set[i]->be.state != want->backends[i].state)
@@ -269,12 +270,16 @@ static int frontend_apply(struct reconciler *r, const char *owner, const struct 
 	if (!created && fe_unchanged(fe, want, set))
 		goto claim;
 
+	/* retained (terminating) backends: written, in no slot */
+	for (size_t i = want->n_slots; i < want->n_backends && !err; i++)
+		err = bpfnet_backend_upsert(r->maps, &entries[i]);
 	spec.id = fe->svc_id;
 	spec.flags = want->flags;
 	spec.affinity_timeout_s = want->affinity_timeout_s;
-	spec.n_backends = (__u32)want->n_backends;
+	spec.n_backends = (__u32)want->n_slots;
 	spec.backends = entries;
-	err = bpfnet_service_upsert(r->maps, &want->key, &spec);
+	if (!err)
+		err = bpfnet_service_upsert(r->maps, &want->key, &spec);
 	if (err) {
 		char msg[128];
 
@@ -297,6 +302,7 @@ static int frontend_apply(struct reconciler *r, const char *owner, const struct 
 	free(fe->backends);
 	fe->backends = set;
 	fe->n_backends = want->n_backends;
+	fe->n_slots = want->n_slots;
 	set = NULL;
 	fe->flags = want->flags;
 	fe->affinity_timeout_s = want->affinity_timeout_s;
@@ -390,7 +396,24 @@ static int note_stale_backend(const void *key, const void *val, void *arg)
 static int sweep_unreferenced_backends(struct reconciler *r)
 {
 	struct backend_sweep b = { .r = r };
-	int err = htab_init(&b.known, r->backends.count * 2);
+	struct be_state **idle = NULL;
+	size_t n_idle = 0;
+	int err;
+
+	/* adopted backends that no frontend claimed */
+	if (r->backends.count)
+		idle = calloc(r->backends.count, sizeof(*idle));
+	htab_for_each(&r->backends, e, i) {
+		struct be_state *s = e->value;
+
+		if (idle && !s->refs)
+			idle[n_idle++] = s;
+	}
+	for (size_t i = 0; i < n_idle; i++)
+		backend_unref(r, idle[i]);
+	free(idle);
+
+	err = htab_init(&b.known, r->backends.count * 2);
 
 	htab_for_each(&r->backends, e, i) {
 		struct be_state *s = e->value;
@@ -484,6 +507,31 @@ int reconcile_flush_freed(struct reconciler *r)
 
 /* ---- adoption ---- */
 
+/* Every pinned backend, known by identity before any service claims it: a
+ * retained (terminating) backend is in no slot but must keep its id, or
+ * its flows would be flushed on an agent restart. */
+static int adopt_backend(const void *key, const void *val, void *arg)
+{
+	const struct bpfnet_backend *be = val;
+	struct reconciler *r = arg;
+	struct be_ident ident = ident_of(be);
+	struct be_state *s;
+
+	id_mark_used(&r->backend_ids, *(const __u32 *)key);
+	if (htab_get(&r->backends, &ident, sizeof(ident)))
+		return 0; /* a duplicate identity: the map sweep removes it */
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->be = *be;
+	s->id = *(const __u32 *)key;
+	if (htab_put(&r->backends, &ident, sizeof(ident), s, NULL)) {
+		free(s);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 static int adopt_one(const void *key, const void *val, void *arg)
 {
 	const struct bpfnet_svc_key *k = key;
@@ -528,6 +576,7 @@ static int adopt_one(const void *key, const void *val, void *arg)
 		s->refs++;
 		fe->backends[fe->n_backends++] = s;
 	}
+	fe->n_slots = fe->n_backends;
 	free(ids);
 	if (htab_put(&r->frontends, k, sizeof(*k), fe, NULL) || owned_add(r, OWNER_ADOPTED, k)) {
 		fe_destroy(r, fe);
@@ -548,11 +597,10 @@ int reconciler_init(struct reconciler *r, struct bpfnet_maps *maps)
 	if (htab_init(&r->frontends, 1024) || htab_init(&r->backends, 1024) ||
 	    htab_init(&r->owned, 1024))
 		return -ENOMEM;
-	err = bpfnet_map_iterate(maps, BPFNET_M_SVC, adopt_one, r);
-	if (err)
-		return err;
-	/* backends pinned but used by no service: remove once swept */
-	return 0;
+	err = bpfnet_map_iterate(maps, BPFNET_M_BACKEND, adopt_backend, r);
+	if (!err)
+		err = bpfnet_map_iterate(maps, BPFNET_M_SVC, adopt_one, r);
+	return err;
 }
 
 void reconciler_free(struct reconciler *r)

@@ -34,57 +34,81 @@ static __u16 slice_port_for(const struct endpoint_slice *slice, const struct ser
 	return 0;
 }
 
-/* Backends of one service port: pass 0 takes ready endpoints; pass 1, run
- * only when pass 0 found none, takes serving terminating ones. */
+static int push_backend(struct frontend *fe, size_t *cap, const struct slice_endpoint *ep,
+			__u16 port, __u8 proto, __u8 state)
+{
+	if (fe->n_backends == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 8;
+		struct bpfnet_backend *v = realloc(fe->backends, ncap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		fe->backends = v;
+		*cap = ncap;
+	}
+	fe->backends[fe->n_backends++] = (struct bpfnet_backend){
+		.addr = ep->addr, .port = htons(port), .proto = proto, .state = state,
+	};
+	return 0;
+}
+
+/* Append the endpoints @pick accepts; 0 = ready, 1 = serving terminating. */
+static int collect(const struct slice_ref_list *slices, const struct service_port *sp,
+		   struct frontend *fe, size_t *cap, int pick)
+{
+	for (size_t s = 0; slices && s < slices->n; s++) {
+		const struct endpoint_slice *sl = slices->v[s];
+		__u16 port = sl->ipv4 ? slice_port_for(sl, sp) : 0;
+
+		for (size_t e = 0; port && e < sl->n_eps; e++) {
+			const struct slice_endpoint *ep = &sl->eps[e];
+			bool use = pick == 0 ? ep->ready : ep->serving && ep->terminating && !ep->ready;
+
+			if (use && push_backend(fe, cap, ep, port, sp->proto,
+						pick == 0 ? BPFNET_BACKEND_ACTIVE
+							  : BPFNET_BACKEND_TERMINATING))
+				return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+/* Sort v[from..n) and drop duplicates within it and of v[0..from). */
+static size_t sort_unique(struct bpfnet_backend *v, size_t from, size_t n)
+{
+	size_t out = from;
+
+	if (n - from > 1)
+		qsort(v + from, n - from, sizeof(*v), cmp_backend);
+	for (size_t i = from; i < n; i++) {
+		bool dup = out > from && !cmp_backend(&v[i], &v[out - 1]);
+
+		for (size_t j = 0; j < from && !dup; j++)
+			dup = !cmp_backend(&v[i], &v[j]);
+		if (!dup)
+			v[out++] = v[i];
+	}
+	return out;
+}
+
 static int collect_backends(const struct slice_ref_list *slices, const struct service_port *sp,
 			    struct frontend *fe)
 {
 	size_t cap = 0;
 
-	for (int pass = 0; pass < 2 && fe->n_backends == 0; pass++) {
-		for (size_t s = 0; slices && s < slices->n; s++) {
-			const struct endpoint_slice *sl = slices->v[s];
-			__u16 port = sl->ipv4 ? slice_port_for(sl, sp) : 0;
-
-			if (!port)
-				continue;
-			for (size_t e = 0; e < sl->n_eps; e++) {
-				const struct slice_endpoint *ep = &sl->eps[e];
-				bool use = pass == 0 ? ep->ready : ep->serving && ep->terminating;
-
-				if (!use)
-					continue;
-				if (fe->n_backends == cap) {
-					size_t ncap = cap ? cap * 2 : 8;
-					struct bpfnet_backend *v =
-						realloc(fe->backends, ncap * sizeof(*v));
-
-					if (!v)
-						return -ENOMEM;
-					fe->backends = v;
-					cap = ncap;
-				}
-				fe->backends[fe->n_backends++] = (struct bpfnet_backend){
-					.addr = ep->addr,
-					.port = htons(port),
-					.proto = sp->proto,
-					.state = pass == 0 ? BPFNET_BACKEND_ACTIVE
-							   : BPFNET_BACKEND_TERMINATING,
-				};
-			}
-		}
+	if (collect(slices, sp, fe, &cap, 0))
+		return -ENOMEM;
+	fe->n_backends = sort_unique(fe->backends, 0, fe->n_backends);
+	fe->n_slots = fe->n_backends;
+	if (collect(slices, sp, fe, &cap, 1))
+		return -ENOMEM;
+	fe->n_backends = sort_unique(fe->backends, fe->n_slots, fe->n_backends);
+	if (!fe->n_slots) /* nothing ready: the terminating ones serve */
+		fe->n_slots = fe->n_backends;
+	if (fe->n_slots > BPFNET_MAX_BACKENDS_PER_SVC) {
+		fe->n_slots = BPFNET_MAX_BACKENDS_PER_SVC;
+		fe->n_backends = fe->n_slots;
 	}
-	if (fe->n_backends > 1) {
-		size_t out = 1;
-
-		qsort(fe->backends, fe->n_backends, sizeof(*fe->backends), cmp_backend);
-		for (size_t i = 1; i < fe->n_backends; i++) /* the same address in two slices */
-			if (cmp_backend(&fe->backends[i], &fe->backends[out - 1]))
-				fe->backends[out++] = fe->backends[i];
-		fe->n_backends = out;
-	}
-	if (fe->n_backends > BPFNET_MAX_BACKENDS_PER_SVC)
-		fe->n_backends = BPFNET_MAX_BACKENDS_PER_SVC;
 	return 0;
 }
 
@@ -137,6 +161,7 @@ int translate_service(const struct store *st, const char *svc_key, struct fronte
 			else
 				snprintf(fe->name, sizeof(fe->name), "%s:%u", svc_key, sp->port);
 			fe->n_backends = proto_fe.n_backends;
+			fe->n_slots = proto_fe.n_slots;
 			fe->backends = NULL;
 			if (fe->n_backends) {
 				fe->backends = malloc(fe->n_backends * sizeof(*fe->backends));

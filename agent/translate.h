@@ -11,8 +11,12 @@ struct frontend {
 	__u32 flags;
 	__u32 affinity_timeout_s;
 	char name[BPFNET_SVC_NAME_LEN]; /* "namespace/name:port" */
-	struct bpfnet_backend *backends; /* sorted by address and port, no duplicates */
+	/* backends[0..n_slots) take new flows; the rest are retained: serving
+	 * terminating endpoints that finish their flows but get no new ones.
+	 * Each part sorted by address and port; no address twice. */
+	struct bpfnet_backend *backends;
 	size_t n_backends;
+	size_t n_slots;
 };
 
 struct frontend_set {
@@ -24,8 +28,9 @@ struct frontend_set {
  * Frontends of service @svc_key (empty when it does not exist, is headless or
  * ExternalName): every port on every ClusterIP, ExternalIP and LoadBalancer
  * IP. Backends come from the service's IPv4 slices, port matched by name and
- * protocol; ready endpoints, or, when none is ready, the serving terminating
- * ones; never the others.
+ * protocol. Ready endpoints take new flows; while any is ready, serving
+ * terminating endpoints are retained for their existing flows; when none is
+ * ready, those take new flows. Endpoints neither ready nor serving: never.
  */
 int translate_service(const struct store *st, const char *svc_key, struct frontend_set *out);
 void frontend_set_free(struct frontend_set *set);

@@ -510,7 +510,8 @@ void bpfnet_service_name_get(struct bpfnet_maps *m, __u32 svc_id, char *buf, siz
 }
 
 /* Keys are collected first and deleted after the walk: deleting under
- * get_next_key restarts it from the first bucket. */
+ * get_next_key restarts it from the first bucket. Each entry is checked
+ * again right before it is deleted. */
 struct ct_flush_ctx {
 	bpfnet_ct_match_fn match;
 	void *arg;
@@ -543,9 +544,18 @@ int bpfnet_ct_flush(struct bpfnet_maps *m, bpfnet_ct_match_fn match, void *arg, 
 	__u32 n = 0;
 	int err = bpfnet_map_iterate(m, BPFNET_M_CT, ct_flush_collect, &c);
 
-	for (size_t i = 0; !err && i < c.n; i++)
+	for (size_t i = 0; !err && i < c.n; i++) {
+		struct bpfnet_ct_value now;
+
+		/* The datapath may have reused the tuple since the walk (a
+		 * reopened connection to another backend): delete only what
+		 * still matches, or a live flow would lose its entry. */
+		if (match && (bpf_map_lookup_elem(m->fd[BPFNET_M_CT], &c.keys[i], &now) ||
+			      !match(&c.keys[i], &now, arg)))
+			continue;
 		if (!bpf_map_delete_elem(m->fd[BPFNET_M_CT], &c.keys[i]))
 			n++;
+	}
 	free(c.keys);
 	if (deleted)
 		*deleted = n;

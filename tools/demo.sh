@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # bpfnet local demo: a node and four pods in network namespaces on this
-# machine, the datapath loaded into a private bpffs, two web backends and a
-# DNS server behind ClusterIPs. Everything is removed at the end.
-# The services are an embedded default (below); nothing leaves the namespaces.
+# machine, bpfnetd fed with an embedded sample of Kubernetes objects
+# (tools/demo-services.json), requests through ClusterIPs, a DNS query
+# answered from the service VIP, and the bpfnet CLI. Everything is removed
+# at the end; nothing leaves the namespaces.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-build}
@@ -13,8 +14,10 @@ export OUT
 
 trap env_teardown EXIT
 env_setup demo
+BPFNET="$BIN/bin/bpfnet --pin-dir $PIN"
+SERVICES=$(realpath tools/demo-services.json)
 
-echo "== pods"
+echo "== pods (network namespaces joined to a node namespace by veths)"
 pod_add client 10.244.0.2
 pod_add web1 10.244.0.11
 pod_add web2 10.244.0.12
@@ -29,35 +32,40 @@ wait_listen web2 tcp 8080
 wait_listen dns udp 53
 in_node ip -br link | sed 's/^/   node: /'
 
-echo "== services (embedded default)"
-echo "   web  10.96.0.80:80/tcp -> 10.244.0.11:8080, 10.244.0.12:8080"
-echo "   dns  10.96.0.10:53/udp -> 10.244.0.20:53 (same node as the client)"
-ctl svc-set 10.96.0.80:80/tcp 1:0x1 10.244.0.11:8080 10.244.0.12:8080
-ctl svc-set 10.96.0.10:53/udp 2:0x1 10.244.0.20:53
-ctl name-set 1 default/web:http
-ctl name-set 2 kube-system/kube-dns:dns
-BPFNET="$BIN/bin/bpfnet --pin-dir $PIN"
+echo "== bpfnetd with $SERVICES"
+socket_lb_on >/dev/null # a cgroup of the demo's own: socket LB applies to processes in it
+nsenter --net="/run/netns/$NODE_NS" "$BIN/bin/bpfnetd" --services-file "$SERVICES" \
+	--pin-dir "$PIN" --cgroup "$CGROUP" --http-addr 127.0.0.1:9876 2>"$WORK/agent.log" &
+PIDS+=($!)
+for _ in $(seq 1 100); do
+	in_node curl -fsS http://127.0.0.1:9876/readyz >/dev/null 2>&1 && break
+	sleep 0.05
+done
+sed 's/^/   /' "$WORK/agent.log"
+
 echo "== bpfnet service list"
 $BPFNET service list | sed 's/^/   /'
 
-echo "== 20 requests from the client pod to http://10.96.0.80:80 (per-packet LB in tc)"
-client client tcp-clients 10.96.0.80:80 20 | sed 's/^/   /'
-echo "== DNS query to the DNS service VIP; the reply must come from the VIP"
-client client dns 10.96.0.10 web.default.svc.cluster.local 10.96.0.80 | sed 's/^/   /'
+echo "== 20 requests from the client pod to http://10.96.0.80 (per-packet LB in tc)"
+in_pod client "$NETTOOL" tcp-clients 10.96.0.80:80 20 | sed 's/^/   /'
+echo "== DNS query to the DNS service VIP from the same node; the reply comes from the VIP"
+in_pod client "$NETTOOL" dns 10.96.0.10 web.default.svc.cluster.local 10.96.0.80 | sed 's/^/   /'
 
-echo "== the same with socket LB (connect() translated before any packet)"
-socket_lb_on
-client client tcp-clients 10.96.0.80:80 20 | sed 's/^/   /'
-client client dns 10.96.0.10 web.default.svc.cluster.local 10.96.0.80 | sed 's/^/   /'
+echo "== the same from a process in the socket-LB cgroup (translated in connect())"
+in_pod client "$NETTOOL" --cgroup "$CGROUP" tcp-clients 10.96.0.80:80 20 | sed 's/^/   /'
+in_pod client "$NETTOOL" --cgroup "$CGROUP" dns 10.96.0.10 web.default.svc.cluster.local 10.96.0.80 |
+	sed 's/^/   /'
 
-echo "== a service without endpoints is refused at once"
-ctl svc-set 10.96.0.99:80/tcp 3
-client client expect-refused tcp 10.96.0.99:80 500 | sed 's/^/   /'
+echo "== default/maintenance has no endpoints: refused at once"
+in_pod client "$NETTOOL" expect-refused tcp 10.96.0.99:80 500 | sed 's/^/   /'
 
 echo "== bpfnet explain 10.244.0.2 10.96.0.80:80/tcp"
 $BPFNET explain 10.244.0.2 10.96.0.80:80/tcp | sed 's/^/   /'
-echo "== bpfnet ct list --dst 10.96.0.10 (the DNS flow of the packet path)"
+echo "== bpfnet ct list --dst 10.96.0.10"
 $BPFNET ct list --dst 10.96.0.10 | sed 's/^/   /'
 echo "== bpfnet stats (non-zero)"
 $BPFNET stats | awk 'NR == 1 || $3 != 0' | sed 's/^/   /'
+echo "== agent metrics (excerpt)"
+in_node curl -fsS http://127.0.0.1:9876/metrics |
+	grep -E '^bpfnet_(objects|frontends|backends|event_to_map_seconds_count)' | sed 's/^/   /'
 echo "== done; tearing down"

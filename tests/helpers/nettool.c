@@ -197,7 +197,7 @@ static int tcp_clients(const char *addr, int count)
 static int tcp_loop(const char *addr, double seconds)
 {
 	struct sockaddr_in sa = parse_addr(addr);
-	double end = now_s() + seconds;
+	double start = now_s(), end = start + seconds;
 	struct tally t = {};
 	char id[64];
 
@@ -205,7 +205,7 @@ static int tcp_loop(const char *addr, double seconds)
 		int err = tcp_once(&sa, id, sizeof(id));
 
 		if (err) {
-			fprintf(stderr, "connection: %s\n", strerror(-err));
+			fprintf(stderr, "connection at %.3f s: %s\n", now_s() - start, strerror(-err));
 			t.fail++;
 		} else {
 			tally_add(&t, id);

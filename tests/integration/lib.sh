@@ -18,6 +18,10 @@ PIDS=()
 NETNS=()
 
 log() { printf '  %s\n' "$*"; }
+
+# has PATTERN: stdin matches. Reads all of it: `grep -q` would exit at the
+# first match and, under pipefail, fail the writer with SIGPIPE.
+has() { grep -c -- "$1" | grep -qv '^0$'; }
 fail() {
 	printf 'FAILED: %s\n' "$*" >&2
 	exit 1
@@ -113,7 +117,7 @@ wait_listen() {
 	local pod=$1 proto=$2 port=$3 flag=-ltnH i
 	[ "$proto" = udp ] && flag=-lunH
 	for i in $(seq 1 100); do
-		in_pod "$pod" ss $flag "sport = :$port" | grep -q . && return 0
+		in_pod "$pod" ss $flag "sport = :$port" | has . && return 0
 		sleep 0.05
 	done
 	fail "no $proto listener on port $port in pod $pod"
@@ -156,12 +160,12 @@ run_case() {
 	if [ -n "${TESTS:-}" ] && [[ "integration/$name" != *"$TESTS"* ]]; then
 		return 0
 	fi
-	out=$(
+	out=$( (
 		set -euo pipefail
 		trap env_teardown EXIT
 		env_setup "$name"
 		"$fn"
-	) 2>&1
+	) 2>&1)
 	rc=$?
 	case $rc in
 	0) echo "PASS integration/$name" ;;

@@ -113,7 +113,7 @@ cli_errors() {
 	"$CLI" --help >/dev/null || fail "bpfnet --help"
 	while read -r cmd; do
 		# shellcheck disable=SC2086
-		"$CLI" $cmd --help | grep -q "^usage: bpfnet" || fail "$cmd --help"
+		"$CLI" $cmd --help | has "^usage: bpfnet" || fail "$cmd --help"
 	done < <("$CLI" --help | awk '/^commands:/ { on = 1; next } on && /^  [a-z]/ {
 		if ($2 ~ /^[a-z]+$/) print $1, $2; else print $1 }')
 }
@@ -139,7 +139,7 @@ cli_conntrack() {
 	jq_expect "$j" '.deleted == 2'
 	j=$(cli -o json ct list)
 	jq_expect "$j" 'length == 2 and all(.[]; .sport == 40002 or .dport == 40002)'
-	cli ct list | grep -q "10.244.0.2:40002" || fail "table lacks the flow"
+	cli ct list | has "10.244.0.2:40002" || fail "table lacks the flow"
 }
 
 # A packet to a service without backends is dropped (answered with ICMP);

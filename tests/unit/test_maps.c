@@ -202,3 +202,47 @@ TEST(packets_never_see_a_half_written_service)
 	ASSERT_OK(c.err, "writer");
 	ASSERT_EQ(drop_packets(f, BPFNET_DROP_BACKEND_MISSING), 0, "no slot misses dropped");
 }
+
+/* ct flush deletes only entries that still match when it deletes them: a
+ * tuple the datapath reused meanwhile (a reopened connection to another
+ * backend) must keep its entry. The match callback, on its second call,
+ * rewrites the entry it was shown first (already collected), as the
+ * datapath would. */
+struct reuse_ctx {
+	struct fixture *f;
+	struct bpfnet_ct_key first;
+	int calls;
+};
+
+static bool names_backend_7(const struct bpfnet_ct_key *k, const struct bpfnet_ct_value *v,
+			    void *arg)
+{
+	struct reuse_ctx *c = arg;
+	struct bpfnet_ct_value moved = { .backend_id = 8, .svc_id = 1 };
+
+	if (c->calls == 0)
+		c->first = *k;
+	else if (c->calls == 1)
+		bpf_map_update_elem(c->f->maps.fd[BPFNET_M_CT], &c->first, &moved, BPF_EXIST);
+	c->calls++;
+	return v->backend_id == 7;
+}
+
+TEST(ct_flush_spares_entries_reused_during_the_walk)
+{
+	struct bpfnet_ct_key a = { .saddr = 1, .daddr = 2, .sport = 3, .dport = 4, .proto = 6 };
+	struct bpfnet_ct_key b = a;
+	struct bpfnet_ct_value to7 = { .backend_id = 7, .svc_id = 1 }, got;
+	struct reuse_ctx ctx = { .f = f };
+	__u32 deleted = 0;
+
+	b.sport = 5;
+	ASSERT_OK(bpf_map_update_elem(f->maps.fd[BPFNET_M_CT], &a, &to7, BPF_ANY), "a -> 7");
+	ASSERT_OK(bpf_map_update_elem(f->maps.fd[BPFNET_M_CT], &b, &to7, BPF_ANY), "b -> 7");
+	ASSERT_OK(bpfnet_ct_flush(&f->maps, names_backend_7, &ctx, &deleted), "flush");
+	ASSERT_TRUE(ctx.calls >= 2, "both entries walked");
+	ASSERT_EQ(deleted, 1, "only the entry that still named backend 7");
+	ASSERT_OK(bpf_map_lookup_elem(f->maps.fd[BPFNET_M_CT], &ctx.first, &got),
+		  "the entry reused during the walk is kept");
+	ASSERT_EQ(got.backend_id, 8, "with its new backend");
+}

@@ -1,0 +1,257 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* The agent's reconciler against real maps. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <bpf/bpf.h>
+
+#include "reconcile.h"
+#include "testutil.h"
+
+/* A one-frontend set: VIP:80/tcp -> BACKEND(b) for b in @bs (0-terminated). */
+static void one_frontend(struct frontend_set *set, uint32_t vip, const int *bs)
+{
+	struct frontend *fe = calloc(1, sizeof(*fe));
+	size_t n = 0;
+
+	while (bs[n])
+		n++;
+	fe->key = svc_key(vip, 80, IPPROTO_TCP);
+	fe->flags = BPFNET_SVC_F_CLUSTER_IP;
+	snprintf(fe->name, sizeof(fe->name), "default/s%u:http", vip & 0xff);
+	fe->backends = calloc(n ? n : 1, sizeof(*fe->backends));
+	for (size_t i = 0; i < n; i++)
+		fe->backends[i] = (struct bpfnet_backend){ .addr = htonl(BACKEND(bs[i])),
+							   .port = htons(8080),
+							   .proto = IPPROTO_TCP };
+	fe->n_backends = n;
+	fe->n_slots = n;
+	set->v = fe;
+	set->n = 1;
+}
+
+static __u32 backend_id_of(struct fixture *f, int b)
+{
+	struct bpfnet_svc_key k = svc_key(VIP, 80, IPPROTO_TCP);
+	struct bpfnet_svc_value v;
+	__u32 ids[16];
+	int n = bpfnet_service_get(&f->maps, &k, &v, ids, 16);
+
+	for (int i = 0; i < n; i++) {
+		struct bpfnet_backend be;
+
+		if (!bpf_map_lookup_elem(f->maps.fd[BPFNET_M_BACKEND], &ids[i], &be) &&
+		    be.addr == htonl(BACKEND(b)))
+			return ids[i];
+	}
+	return 0;
+}
+
+TEST(reconcile_writes_only_differences)
+{
+	struct reconciler r;
+	struct frontend_set set;
+	const int b12[] = { 1, 2, 0 }, b123[] = { 1, 2, 3, 0 };
+
+	ASSERT_OK(reconciler_init(&r, &f->maps), "init");
+	one_frontend(&set, VIP, b12);
+	ASSERT_OK(reconcile_service(&r, "default/s", &set), "first");
+	ASSERT_EQ(r.stats.service_writes, 1, "one service write");
+	ASSERT_OK(reconcile_service(&r, "default/s", &set), "same again");
+	ASSERT_EQ(r.stats.service_writes, 1, "nothing rewritten");
+	frontend_set_free(&set);
+
+	one_frontend(&set, VIP, b123);
+	ASSERT_OK(reconcile_service(&r, "default/s", &set), "scale up");
+	ASSERT_EQ(r.stats.service_writes, 2, "one more write");
+	ASSERT_EQ(map_entries(f, BPFNET_M_BACKEND), 3, "3 backends");
+	ASSERT_EQ(map_entries(f, BPFNET_M_SLOT), 3, "3 slots, old generation gone");
+	char name[BPFNET_SVC_NAME_LEN];
+	struct bpfnet_svc_value v;
+	struct bpfnet_svc_key k = svc_key(VIP, 80, IPPROTO_TCP);
+	__u32 ids[4];
+	ASSERT_EQ(bpfnet_service_get(&f->maps, &k, &v, ids, 4), 3, "3 live slots");
+	bpfnet_service_name_get(&f->maps, v.id, name, sizeof(name));
+	ASSERT_TRUE(!strcmp(name, "default/s10:http"), "name written");
+	frontend_set_free(&set);
+
+	set.n = 0;
+	set.v = NULL;
+	ASSERT_OK(reconcile_service(&r, "default/s", &set), "service gone");
+	ASSERT_EQ(map_entries(f, BPFNET_M_SVC), 0, "frontend removed");
+	ASSERT_EQ(map_entries(f, BPFNET_M_BACKEND), 0, "backends removed after it");
+	ASSERT_EQ(map_entries(f, BPFNET_M_SVC_NAME), 0, "name removed");
+	reconciler_free(&r);
+}
+
+/* A removed backend's id must not serve a new backend while conntrack
+ * entries still name it: they would send old flows to the new one. */
+TEST(reconcile_backend_id_reuse_waits_for_conntrack_flush)
+{
+	struct reconciler r;
+	struct frontend_set set;
+	const int b12[] = { 1, 2, 0 }, b1[] = { 1, 0 }, b13[] = { 1, 3, 0 };
+	struct bpfnet_ct_key ck = { .saddr = htonl(CLIENT), .daddr = htonl(VIP), .sport = htons(1234),
+				    .dport = htons(80), .proto = IPPROTO_TCP };
+	struct bpfnet_ct_value cv = {};
+	__u32 id2, id3;
+
+	ASSERT_OK(reconciler_init(&r, &f->maps), "init");
+	one_frontend(&set, VIP, b12);
+	ASSERT_OK(reconcile_service(&r, "default/s", &set), "write");
+	frontend_set_free(&set);
+	id2 = backend_id_of(f, 2);
+	cv.backend_id = id2;
+	cv.svc_id = 1;
+	ASSERT_OK(bpf_map_update_elem(f->maps.fd[BPFNET_M_CT], &ck, &cv, BPF_ANY), "a flow to 2");
+
+	one_frontend(&set, VIP, b1);
+	ASSERT_OK(reconcile_service(&r, "default/s", &set), "remove backend 2");
+	frontend_set_free(&set);
+	one_frontend(&set, VIP, b13);
+	ASSERT_OK(reconcile_service(&r, "default/s", &set), "add backend 3 before the flush");
+	frontend_set_free(&set);
+	id3 = backend_id_of(f, 3);
+	ASSERT_TRUE(id3 != id2, "id of 2 not reused before the flush");
+
+	ASSERT_OK(reconcile_flush_freed(&r), "flush");
+	ASSERT_EQ(bpf_map_lookup_elem(f->maps.fd[BPFNET_M_CT], &ck, &cv), -ENOENT,
+		  "the flow naming the removed backend is gone");
+	ASSERT_EQ(r.stats.ct_flushed, 1, "flushed count");
+	/* now the id may serve again */
+	set.n = 0;
+	set.v = NULL;
+	reconcile_service(&r, "default/s", &set);
+	reconcile_flush_freed(&r);
+	one_frontend(&set, VIP, b12);
+	ASSERT_OK(reconcile_service(&r, "default/s", &set), "reuse");
+	frontend_set_free(&set);
+	reconciler_free(&r);
+}
+
+/* A new agent adopts the pinned state: identical desired state means no
+ * write at all; what no service claims is swept. */
+TEST(reconcile_restart_adopts_and_sweeps)
+{
+	struct reconciler r;
+	struct frontend_set a, b;
+	const int b12[] = { 1, 2, 0 }, b3[] = { 3, 0 };
+	__u32 id1;
+
+	ASSERT_OK(reconciler_init(&r, &f->maps), "first agent");
+	one_frontend(&a, VIP, b12);
+	one_frontend(&b, VIP + 1, b3);
+	ASSERT_OK(reconcile_service(&r, "default/a", &a), "a");
+	ASSERT_OK(reconcile_service(&r, "default/b", &b), "b");
+	id1 = backend_id_of(f, 1);
+	reconciler_free(&r); /* the agent exits; maps stay */
+
+	ASSERT_OK(reconciler_init(&r, &f->maps), "second agent");
+	ASSERT_EQ(r.adopted, 2, "both frontends adopted");
+	ASSERT_OK(reconcile_service(&r, "default/a", &a), "a again");
+	ASSERT_EQ(r.stats.service_writes, 0, "unchanged: nothing written");
+	ASSERT_EQ(backend_id_of(f, 1), id1, "ids kept");
+	/* b was deleted while no agent ran */
+	ASSERT_OK(reconcile_sweep_adopted(&r), "sweep");
+	ASSERT_EQ(map_entries(f, BPFNET_M_SVC), 1, "b swept");
+	ASSERT_EQ(map_entries(f, BPFNET_M_BACKEND), 2, "b's backend swept");
+	ASSERT_EQ(map_entries(f, BPFNET_M_SVC_NAME), 1, "b's name swept");
+	frontend_set_free(&a);
+	frontend_set_free(&b);
+	reconciler_free(&r);
+}
+
+TEST(reconcile_map_full_is_reported_and_others_intact)
+{
+	struct bpfnet_map_sizes sizes = {};
+	struct bpfnet_maps small;
+	struct reconciler r;
+	char dir[PATH_MAX];
+	const int b1[] = { 1, 0 };
+	__u32 n = 0;
+
+	snprintf(dir, sizeof(dir), "%s/small", f->bpffs);
+	sizes.max_entries[BPFNET_M_SVC] = 2;
+	ASSERT_OK(bpfnet_maps_open(&small, dir, &sizes, BPFNET_MAPS_CREATE), "small maps");
+	ASSERT_OK(reconciler_init(&r, &small), "init");
+	for (int i = 0; i < 3; i++) {
+		struct frontend_set s;
+		char owner[32];
+
+		one_frontend(&s, VIP + (uint32_t)i, b1);
+		snprintf(owner, sizeof(owner), "default/s%d", i);
+		int err = reconcile_service(&r, owner, &s);
+
+		frontend_set_free(&s);
+		if (i < 2)
+			ASSERT_OK(err, "fits");
+		else
+			ASSERT_EQ(err, -ENOSPC, "third does not fit");
+	}
+	ASSERT_EQ(r.stats.map_full, 1, "map-full counted");
+	ASSERT_OK(bpfnet_map_count(&small, BPFNET_M_SVC, &n), "count");
+	ASSERT_EQ(n, 2, "the two services stay");
+	ASSERT_OK(bpfnet_map_count(&small, BPFNET_M_SLOT, &n), "count");
+	ASSERT_EQ(n, 2, "no stray slots");
+	ASSERT_EQ(reconciler_frontends(&r), 2, "the failed one is not recorded");
+	reconciler_free(&r);
+	bpfnet_maps_close(&small);
+}
+
+TEST(reconcile_frontend_claimed_twice_keeps_the_first)
+{
+	struct reconciler r;
+	struct frontend_set a, b;
+	const int b1[] = { 1, 0 }, b2[] = { 2, 0 };
+
+	ASSERT_OK(reconciler_init(&r, &f->maps), "init");
+	one_frontend(&a, VIP, b1);
+	one_frontend(&b, VIP, b2);
+	ASSERT_OK(reconcile_service(&r, "default/a", &a), "a");
+	ASSERT_EQ(reconcile_service(&r, "default/b", &b), -EEXIST, "b wants the same VIP:port");
+	ASSERT_EQ(r.stats.conflicts, 1, "conflict counted");
+	ASSERT_TRUE(backend_id_of(f, 1) != 0 && backend_id_of(f, 2) == 0, "a still served");
+	frontend_set_free(&a);
+	frontend_set_free(&b);
+	reconciler_free(&r);
+}
+
+/* A terminating endpoint leaves the slots but keeps its backend entry and
+ * id, so flows it serves finish; only its removal deletes it. */
+TEST(reconcile_terminating_backend_is_retained_outside_the_slots)
+{
+	struct reconciler r;
+	struct frontend_set set;
+	const int b12[] = { 1, 2, 0 };
+	struct bpfnet_svc_key k = svc_key(VIP, 80, IPPROTO_TCP);
+	struct bpfnet_svc_value v;
+	__u32 ids[4], id2;
+	struct bpfnet_backend be;
+
+	ASSERT_OK(reconciler_init(&r, &f->maps), "init");
+	one_frontend(&set, VIP, b12);
+	ASSERT_OK(reconcile_service(&r, "default/s", &set), "two ready");
+	id2 = backend_id_of(f, 2);
+	/* backend 2 starts terminating: retained, out of the slots */
+	set.v[0].backends[1].state = BPFNET_BACKEND_TERMINATING;
+	set.v[0].n_slots = 1;
+	ASSERT_OK(reconcile_service(&r, "default/s", &set), "2 terminating");
+	ASSERT_EQ(bpfnet_service_get(&f->maps, &k, &v, ids, 4), 1, "one slot");
+	ASSERT_OK(bpf_map_lookup_elem(f->maps.fd[BPFNET_M_BACKEND], &id2, &be), "2 still there");
+	ASSERT_EQ(be.state, BPFNET_BACKEND_TERMINATING, "marked terminating");
+	/* an agent restart keeps it too */
+	reconciler_free(&r);
+	ASSERT_OK(reconciler_init(&r, &f->maps), "restart");
+	ASSERT_OK(reconcile_service(&r, "default/s", &set), "same state");
+	ASSERT_OK(reconcile_sweep_adopted(&r), "sweep");
+	ASSERT_OK(bpf_map_lookup_elem(f->maps.fd[BPFNET_M_BACKEND], &id2, &be),
+		  "retained backend survives a restart with its id");
+	/* gone from the slices: deleted */
+	set.v[0].n_backends = 1;
+	ASSERT_OK(reconcile_service(&r, "default/s", &set), "2 gone");
+	ASSERT_EQ(bpf_map_lookup_elem(f->maps.fd[BPFNET_M_BACKEND], &id2, &be), -ENOENT,
+		  "deleted once gone");
+	frontend_set_free(&set);
+	reconciler_free(&r);
+}
