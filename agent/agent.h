@@ -21,6 +21,7 @@ struct agent_config {
 	char http_addr[128];
 	char node_name[256];
 	enum log_level log_level;
+	struct bpfnet_map_sizes sizes; /* 0 = the library's default */
 };
 
 /* event-to-map latency buckets, seconds */

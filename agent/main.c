@@ -44,12 +44,18 @@ static const char usage_text[] =
 	"  --http-addr HOST:PORT  /healthz /readyz /metrics (default 127.0.0.1:9876)\n"
 	"  --node-name NAME       this node (default: hostname)\n"
 	"  --log-level LEVEL      debug, info, warn, error (default info)\n"
+	"  --max-services N       capacity of the service map (default 65536)\n"
+	"  --max-backends N       capacity of the backend map (default 65536)\n"
+	"  --max-slots N          capacity of the slot map: backends x 2 for rewrites (262144)\n"
+	"  --max-conntrack N      capacity of the conntrack map (default 131072)\n"
+	"                         (sizes apply when the maps are created; pinned maps keep theirs)\n"
 	"  --config FILE          the same keys in a JSON object (flags win)\n"
 	"  --cleanup              remove everything bpfnet installed and exit\n"
 	"  --help\n";
 
 enum opt_id { O_SERVICES_FILE = 1, O_KUBECONFIG, O_API_SERVER, O_PIN_DIR, O_CGROUP, O_HTTP_ADDR,
-	      O_NODE_NAME, O_LOG_LEVEL, O_CONFIG, O_CLEANUP, O_HELP };
+	      O_NODE_NAME, O_LOG_LEVEL, O_CONFIG, O_CLEANUP, O_HELP, O_MAX_SERVICES,
+	      O_MAX_BACKENDS, O_MAX_SLOTS, O_MAX_CONNTRACK };
 
 static const struct option long_opts[] = {
 	{ "services-file", required_argument, NULL, O_SERVICES_FILE },
@@ -61,6 +67,10 @@ static const struct option long_opts[] = {
 	{ "node-name", required_argument, NULL, O_NODE_NAME },
 	{ "log-level", required_argument, NULL, O_LOG_LEVEL },
 	{ "config", required_argument, NULL, O_CONFIG },
+	{ "max-services", required_argument, NULL, O_MAX_SERVICES },
+	{ "max-backends", required_argument, NULL, O_MAX_BACKENDS },
+	{ "max-slots", required_argument, NULL, O_MAX_SLOTS },
+	{ "max-conntrack", required_argument, NULL, O_MAX_CONNTRACK },
 	{ "cleanup", no_argument, NULL, O_CLEANUP },
 	{ "help", no_argument, NULL, O_HELP },
 	{ NULL, 0, NULL, 0 },
@@ -79,6 +89,29 @@ static int set_option(struct agent_config *c, int id, const char *val)
 	case O_CGROUP: dst = c->cgroup; len = sizeof(c->cgroup); break;
 	case O_HTTP_ADDR: dst = c->http_addr; len = sizeof(c->http_addr); break;
 	case O_NODE_NAME: dst = c->node_name; len = sizeof(c->node_name); break;
+	case O_MAX_SERVICES:
+	case O_MAX_BACKENDS:
+	case O_MAX_SLOTS:
+	case O_MAX_CONNTRACK: {
+		static const int map_of[] = { [O_MAX_SERVICES] = BPFNET_M_SVC,
+					      [O_MAX_BACKENDS] = BPFNET_M_BACKEND,
+					      [O_MAX_SLOTS] = BPFNET_M_SLOT,
+					      [O_MAX_CONNTRACK] = BPFNET_M_CT };
+		char *end;
+		unsigned long n = strtoul(val, &end, 10);
+
+		if (!*val || *end || n < 16 || n > 16u << 20) {
+			fprintf(stderr, "bpfnetd: map size %s is not a number in 16..16777216\n", val);
+			return -EINVAL;
+		}
+		c->sizes.max_entries[map_of[id]] = (__u32)n;
+		/* a service's revnat entry and its name go with it */
+		if (id == O_MAX_SERVICES) {
+			c->sizes.max_entries[BPFNET_M_REVNAT] = (__u32)n;
+			c->sizes.max_entries[BPFNET_M_SVC_NAME] = (__u32)n;
+		}
+		return 0;
+	}
 	case O_LOG_LEVEL:
 		if (log_parse_level(val, &c->log_level)) {
 			fprintf(stderr, "bpfnetd: --log-level is debug, info, warn or error\n");
@@ -304,7 +337,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
-	err = bpfnet_maps_open(&a.maps, a.cfg.pin_dir, NULL, BPFNET_MAPS_CREATE);
+	err = bpfnet_maps_open(&a.maps, a.cfg.pin_dir, &a.cfg.sizes, BPFNET_MAPS_CREATE);
 	if (err) {
 		log_msg(LOG_ERROR, "maps", "pin_dir=%s error=\"%s\"", a.cfg.pin_dir,
 			bpfnet_maps_strerror(&a.maps, err, msg, sizeof(msg)));

@@ -13,13 +13,36 @@
 
 #include "agent.h"
 
-static uint64_t digest(const char *s)
+/* FNV-1a over the parsed tree (types, keys, values): a change detector
+ * without printing every object back to text. */
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
 {
-	uint64_t h = 14695981039346656037ull;
+	const unsigned char *b = p;
 
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ull;
-	return h | 1; /* never 0: 0 is "absent" */
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 1099511628211ull;
+	return h;
+}
+
+static uint64_t json_digest(const cJSON *item, uint64_t h)
+{
+	for (; item; item = item->next) {
+		h = fnv(h, &item->type, sizeof(item->type));
+		if (item->string)
+			h = fnv(h, item->string, strlen(item->string) + 1);
+		if (cJSON_IsString(item))
+			h = fnv(h, item->valuestring, strlen(item->valuestring) + 1);
+		else if (cJSON_IsNumber(item))
+			h = fnv(h, &item->valuedouble, sizeof(item->valuedouble));
+		if (item->child)
+			h = json_digest(item->child, h) ^ 0x9e3779b97f4a7c15ull; /* nesting counts */
+	}
+	return h;
+}
+
+static uint64_t digest(const cJSON *obj)
+{
+	return json_digest(obj->child, 14695981039346656037ull) | 1; /* 0 is "absent" */
 }
 
 static char *read_file(const char *path, size_t *len)
@@ -89,7 +112,6 @@ static void apply_object(struct agent *a, const cJSON *obj, struct htab *seen,
 	char key[OBJECT_KEY_MAX], tagged[OBJECT_KEY_MAX + 2], err[256];
 	char aff1[OBJECT_KEY_MAX], aff2[OBJECT_KEY_MAX];
 	bool is_svc, is_slice;
-	char *text;
 	uint64_t d;
 
 	is_svc = cJSON_IsString(kind) && !strcmp(kind->valuestring, "Service");
@@ -105,10 +127,8 @@ static void apply_object(struct agent *a, const cJSON *obj, struct htab *seen,
 	if (key[0]) /* a rejected object keeps its previous version */
 		htab_put(seen, tagged, strlen(tagged), (void *)1, NULL);
 
-	text = cJSON_PrintUnformatted(obj);
-	d = text ? digest(text) : 0;
-	free(text);
-	if (key[0] && d && (uintptr_t)htab_get_str(&a->file.digests, tagged) == d)
+	d = digest(obj);
+	if (key[0] && (uintptr_t)htab_get_str(&a->file.digests, tagged) == d)
 		return; /* unchanged */
 
 	if (is_svc) {
@@ -191,7 +211,7 @@ int file_source_poll(struct agent *a)
 	cJSON *doc;
 	char *text;
 	size_t len;
-	double since;
+	double since, t_read, t_parse, t_done;
 
 	if (stat(a->cfg.services_file, &st)) {
 		if (!a->file.seen || a->file.last.st_ino) {
@@ -211,6 +231,7 @@ int file_source_poll(struct agent *a)
 	a->file.last = st;
 	a->file.seen = true;
 	text = read_file(a->cfg.services_file, &len);
+	t_read = agent_now();
 	doc = text ? cJSON_ParseWithLength(text, len) : NULL;
 	free(text);
 	if (!doc) {
@@ -233,12 +254,17 @@ int file_source_poll(struct agent *a)
 	delete_unseen(a, &seen, &aff);
 	htab_free(&seen);
 	cJSON_Delete(doc);
+	t_parse = agent_now();
 
 	for (size_t i = 0; i < aff.n; i++)
 		agent_sync_service(a, aff.keys[i], since);
 	free(aff.keys);
-	log_msg(LOG_INFO, "services file applied", "path=%s services=%zu slices=%zu changed=%zu",
-		a->cfg.services_file, a->store.services.count, a->store.slices.count, aff.n);
+	t_done = agent_now();
+	log_msg(LOG_INFO, "services file applied",
+		"path=%s services=%zu slices=%zu changed=%zu read_ms=%.1f parse_ms=%.1f "
+		"maps_ms=%.1f",
+		a->cfg.services_file, a->store.services.count, a->store.slices.count, aff.n,
+		(t_read - since) * 1e3, (t_parse - t_read) * 1e3, (t_done - t_parse) * 1e3);
 	if (!a->ready)
 		agent_full_sync_done(a);
 	else

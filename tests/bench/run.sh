@@ -10,7 +10,7 @@ CTL=$BIN/bench/bpfnet-testctl
 NETTOOL=$BIN/bench/nettool
 ROUNDS=${ROUNDS:-11}
 CONNECTS=${CONNECTS:-10000}
-PARTS=${PARTS:-tc connect} # which benchmarks to run
+PARTS=${PARTS:-tc connect agent} # which benchmarks to run
 
 [ "$(id -u)" -eq 0 ] || { echo "benchmarks need root"; exit 1; }
 
@@ -35,6 +35,9 @@ mount -t bpf bpf "$WORK/bpffs"
 if [[ " $PARTS " == *" tc "* ]]; then
 	echo "== tc program"
 	"$BIN/tests/bpfnet-bench" "$WORK/bpffs"
+fi
+if [[ " $PARTS " == *" agent "* ]]; then
+	OUT=$OUT bash tests/bench/agent.sh
 fi
 [[ " $PARTS " == *" connect "* ]] || exit 0
 
