@@ -56,6 +56,8 @@ const char *backend_state_name(unsigned int state);
 /* Flags of a service as a comma list ("ClusterIP,ExternalIP") or JSON array */
 void fmt_svc_flags(char *buf, size_t len, __u32 flags);
 cJSON *json_svc_flags(__u32 flags);
+/* {"backend_id", "address", "port", "state"} of one backend */
+cJSON *json_backend(__u32 id, const struct bpfnet_backend *be);
 
 /* "A.B.C.D:PORT[/proto]"; *proto = -1 when omitted */
 int parse_frontend(const char *s, __be32 *addr, __be16 *port, int *proto);

@@ -44,19 +44,6 @@ static void step(struct explain *x, const char *name, const char *fmt, ...)
 	}
 }
 
-static cJSON *json_backend(__u32 id, const struct bpfnet_backend *be)
-{
-	cJSON *o = cJSON_CreateObject();
-	char a[INET_ADDRSTRLEN];
-
-	fmt_addr(a, sizeof(a), be->addr);
-	cJSON_AddNumberToObject(o, "backend_id", id);
-	cJSON_AddStringToObject(o, "address", a);
-	cJSON_AddNumberToObject(o, "port", ntohs(be->port));
-	cJSON_AddStringToObject(o, "state", backend_state_name(be->state));
-	return o;
-}
-
 /* Where a packet to @addr goes after translation. */
 static void explain_delivery(struct explain *x, __be32 addr)
 {

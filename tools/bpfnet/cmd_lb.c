@@ -111,15 +111,10 @@ static void show_service(struct cli *c, const struct svc_entry *s, struct table 
 		snprintf(slot, sizeof(slot), "%u", i + 1);
 		snprintf(beid, sizeof(beid), "%u", bid);
 		if (backends) {
-			cJSON *b = cJSON_CreateObject();
-			char a[INET_ADDRSTRLEN];
+			cJSON *b = json_backend(bid, &be);
 
-			fmt_addr(a, sizeof(a), be.addr);
 			cJSON_AddNumberToObject(b, "slot", i + 1);
-			cJSON_AddNumberToObject(b, "backend_id", bid);
-			cJSON_AddStringToObject(b, "address", a);
-			cJSON_AddNumberToObject(b, "port", ntohs(be.port));
-			cJSON_AddStringToObject(b, "state", state);
+			cJSON_ReplaceItemInObject(b, "state", cJSON_CreateString(state));
 			cJSON_AddItemToArray(backends, b);
 		}
 		if (t) {

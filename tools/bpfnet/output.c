@@ -143,6 +143,19 @@ cJSON *json_svc_flags(__u32 flags)
 	return arr;
 }
 
+cJSON *json_backend(__u32 id, const struct bpfnet_backend *be)
+{
+	cJSON *o = cJSON_CreateObject();
+	char a[INET_ADDRSTRLEN];
+
+	fmt_addr(a, sizeof(a), be->addr);
+	cJSON_AddNumberToObject(o, "backend_id", id);
+	cJSON_AddStringToObject(o, "address", a);
+	cJSON_AddNumberToObject(o, "port", ntohs(be->port));
+	cJSON_AddStringToObject(o, "state", backend_state_name(be->state));
+	return o;
+}
+
 int parse_port(const char *s, __be16 *port)
 {
 	char *end;
