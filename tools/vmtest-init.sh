@@ -23,9 +23,6 @@ mount -t tmpfs -o size=1536m tmpfs /rw || fail "tmpfs"
 mkdir -p /rw/upper /rw/work
 mount -t overlay overlay -o lowerdir=/host,upperdir=/rw/upper,workdir=/rw/work /newroot ||
 	fail "overlay"
-mount -t 9p -o trans=virtio,version=9p2000.L project "/newroot$PROJECT" || fail "mount project"
-mkdir -p "/newroot/lib/modules/$VER"
-mount --bind "/newroot$PROJECT/.vmtest-cache/$VER/root/lib/modules/$VER" "/newroot/lib/modules/$VER"
 for d in proc sys dev tmp run; do mkdir -p "/newroot/$d"; done
 mount -t proc proc /newroot/proc
 mount -t sysfs sys /newroot/sys
@@ -40,6 +37,12 @@ mount -t tmpfs tmpfs /dev/shm
 mount -t devpts devpts /dev/pts
 mount -t tmpfs tmpfs /newroot/tmp
 mount -t tmpfs tmpfs /newroot/run
+# the project last: it may live under /tmp (a CI clone), which the tmpfs
+# above would otherwise hide
+mkdir -p "/newroot$PROJECT"
+mount -t 9p -o trans=virtio,version=9p2000.L project "/newroot$PROJECT" || fail "mount project"
+mkdir -p "/newroot/lib/modules/$VER"
+mount --bind "/newroot$PROJECT/.vmtest-cache/$VER/root/lib/modules/$VER" "/newroot/lib/modules/$VER"
 mount -t cgroup2 cgroup2 /newroot/sys/fs/cgroup
 mount -t bpf bpf /newroot/sys/fs/bpf
 mount -t debugfs debugfs /newroot/sys/kernel/debug 2>/dev/null
