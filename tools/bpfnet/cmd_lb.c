@@ -214,15 +214,9 @@ static void backend_row(struct listing *l, const void *key, const void *val)
 
 	fmt_addr_port(addr, sizeof(addr), be->addr, be->port);
 	if (l->arr) {
-		cJSON *o = cJSON_CreateObject();
-		char a[INET_ADDRSTRLEN];
+		cJSON *o = json_backend(id, be);
 
-		fmt_addr(a, sizeof(a), be->addr);
-		cJSON_AddNumberToObject(o, "backend_id", id);
-		cJSON_AddStringToObject(o, "address", a);
-		cJSON_AddNumberToObject(o, "port", ntohs(be->port));
 		cJSON_AddStringToObject(o, "protocol", proto_name(be->proto));
-		cJSON_AddStringToObject(o, "state", backend_state_name(be->state));
 		cJSON_AddItemToArray(l->arr, o);
 		return;
 	}
