@@ -56,6 +56,8 @@ const char *backend_state_name(unsigned int state);
 /* Flags of a service as a comma list ("ClusterIP,ExternalIP") or JSON array */
 void fmt_svc_flags(char *buf, size_t len, __u32 flags);
 cJSON *json_svc_flags(__u32 flags);
+/* "protocol", "src", "sport", "dst", "dport" of a flow, added to @o */
+void json_add_flow(cJSON *o, __u8 proto, __be32 saddr, __be16 sport, __be32 daddr, __be16 dport);
 /* {"backend_id", "address", "port", "state"} of one backend */
 cJSON *json_backend(__u32 id, const struct bpfnet_backend *be);
 
@@ -77,6 +79,8 @@ void table_init(struct table *t, int ncols, const char *const *headers);
 void table_add(struct table *t, const char *const *cells);
 void table_print(const struct table *t);
 void table_free(struct table *t);
+/* Print @json if the output is JSON (and free it), else @t; free @t. */
+int cli_emit(cJSON *json, struct table *t);
 
 /* ---- map contents collected and sorted, for stable listings ---- */
 struct kv_list {

@@ -115,16 +115,9 @@ static void ct_row(struct listing *l, const void *key, const void *val)
 	fmt_ct_flags(flags, sizeof(flags), v->flags);
 	if (l->arr) {
 		cJSON *o = cJSON_CreateObject();
-		char a[INET_ADDRSTRLEN];
 
 		cJSON_AddStringToObject(o, "direction", dir);
-		cJSON_AddStringToObject(o, "protocol", proto_name(k->proto));
-		fmt_addr(a, sizeof(a), k->saddr);
-		cJSON_AddStringToObject(o, "src", a);
-		cJSON_AddNumberToObject(o, "sport", ntohs(k->sport));
-		fmt_addr(a, sizeof(a), k->daddr);
-		cJSON_AddStringToObject(o, "dst", a);
-		cJSON_AddNumberToObject(o, "dport", ntohs(k->dport));
+		json_add_flow(o, k->proto, k->saddr, k->sport, k->daddr, k->dport);
 		cJSON_AddNumberToObject(o, "backend_id", v->backend_id);
 		cJSON_AddNumberToObject(o, "service_id", v->svc_id);
 		cJSON_AddStringToObject(o, "flags", flags);

@@ -214,18 +214,8 @@ static int cmd_explain(struct cli *c, int argc, char **argv)
 	x.proto = (__u8)proto;
 	table_init(&x.t, 2, headers);
 	if (c->json) {
-		char a[INET_ADDRSTRLEN];
-		cJSON *flow;
-
 		x.doc = cJSON_CreateObject();
-		flow = cJSON_AddObjectToObject(x.doc, "flow");
-		fmt_addr(a, sizeof(a), src);
-		cJSON_AddStringToObject(flow, "src", a);
-		cJSON_AddNumberToObject(flow, "sport", ntohs(sport));
-		fmt_addr(a, sizeof(a), dst);
-		cJSON_AddStringToObject(flow, "dst", a);
-		cJSON_AddNumberToObject(flow, "dport", ntohs(dport));
-		cJSON_AddStringToObject(flow, "protocol", proto_name(x.proto));
+		json_add_flow(cJSON_AddObjectToObject(x.doc, "flow"), x.proto, src, sport, dst, dport);
 		x.steps = cJSON_AddArrayToObject(x.doc, "steps");
 	}
 
@@ -236,12 +226,7 @@ static int cmd_explain(struct cli *c, int argc, char **argv)
 	else
 		explain_non_service(&x);
 
-	if (x.doc)
-		cli_print_json(x.doc);
-	else
-		table_print(&x.t);
-	table_free(&x.t);
-	return EXIT_OK;
+	return cli_emit(x.doc, &x.t);
 }
 
 const struct command explain_commands[] = {

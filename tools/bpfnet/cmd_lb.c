@@ -145,12 +145,7 @@ static int show_services(struct cli *c, const struct svc_entry *v, size_t n)
 	table_init(&t, 7, svc_headers);
 	for (size_t i = 0; i < n; i++)
 		show_service(c, &v[i], c->json ? NULL : &t, arr);
-	if (arr)
-		cli_print_json(arr);
-	else
-		table_print(&t);
-	table_free(&t);
-	return EXIT_OK;
+	return cli_emit(arr, &t);
 }
 
 static int cmd_service_list(struct cli *c, int argc, char **argv)

@@ -90,13 +90,7 @@ static int on_event(void *ctx, void *data, size_t len)
 		cJSON_AddStringToObject(o, "type", event_name(e->type));
 		if (e->type == BPFNET_EV_DROP)
 			cJSON_AddStringToObject(o, "reason", reason);
-		cJSON_AddStringToObject(o, "protocol", proto_name(e->proto));
-		fmt_addr(a, sizeof(a), e->saddr);
-		cJSON_AddStringToObject(o, "src", a);
-		cJSON_AddNumberToObject(o, "sport", ntohs(e->sport));
-		fmt_addr(a, sizeof(a), e->daddr);
-		cJSON_AddStringToObject(o, "dst", a);
-		cJSON_AddNumberToObject(o, "dport", ntohs(e->dport));
+		json_add_flow(o, e->proto, e->saddr, e->sport, e->daddr, e->dport);
 		if (e->type != BPFNET_EV_DROP) {
 			fmt_addr(a, sizeof(a), e->nat_addr);
 			cJSON_AddStringToObject(o, "backend", a);

@@ -50,12 +50,7 @@ static int cmd_stats(struct cli *c, int argc, char **argv)
 		const char *row[] = { drop ? "drop" : "verdict", name, pk, by };
 		table_add(&t, row);
 	}
-	if (doc)
-		cli_print_json(doc);
-	else
-		table_print(&t);
-	table_free(&t);
-	return EXIT_OK;
+	return cli_emit(doc, &t);
 }
 
 static const char *map_type_name(__u32 type)
@@ -122,12 +117,7 @@ static int cmd_maps(struct cli *c, int argc, char **argv)
 			table_add(&t, row);
 		}
 	}
-	if (arr)
-		cli_print_json(arr);
-	else
-		table_print(&t);
-	table_free(&t);
-	return EXIT_OK;
+	return cli_emit(arr, &t);
 }
 
 static int cmd_version(struct cli *c, int argc, char **argv)

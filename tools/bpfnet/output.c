@@ -143,6 +143,19 @@ cJSON *json_svc_flags(__u32 flags)
 	return arr;
 }
 
+void json_add_flow(cJSON *o, __u8 proto, __be32 saddr, __be16 sport, __be32 daddr, __be16 dport)
+{
+	char a[INET_ADDRSTRLEN];
+
+	cJSON_AddStringToObject(o, "protocol", proto_name(proto));
+	fmt_addr(a, sizeof(a), saddr);
+	cJSON_AddStringToObject(o, "src", a);
+	cJSON_AddNumberToObject(o, "sport", ntohs(sport));
+	fmt_addr(a, sizeof(a), daddr);
+	cJSON_AddStringToObject(o, "dst", a);
+	cJSON_AddNumberToObject(o, "dport", ntohs(dport));
+}
+
 cJSON *json_backend(__u32 id, const struct bpfnet_backend *be)
 {
 	cJSON *o = cJSON_CreateObject();
@@ -266,6 +279,16 @@ void table_print(const struct table *t)
 		print_row(t, (const char *const *)&t->cells[r * (size_t)t->ncols], width);
 }
 
+int cli_emit(cJSON *json, struct table *t)
+{
+	if (json)
+		cli_print_json(json);
+	else
+		table_print(t);
+	table_free(t);
+	return EXIT_OK;
+}
+
 void table_free(struct table *t)
 {
 	for (size_t i = 0; i < t->nrows * (size_t)t->ncols; i++)
@@ -373,12 +396,7 @@ int cli_list_map(struct cli *c, enum bpfnet_map_id id, bool u32_key, int ncols,
 	for (size_t i = 0; i < kv.n; i++)
 		row(&l, kv_key(&kv, i), kv_val(&kv, i));
 	kv_free(&kv);
-	if (l.arr)
-		cli_print_json(l.arr);
-	else
-		table_print(&l.t);
-	table_free(&l.t);
-	return EXIT_OK;
+	return cli_emit(l.arr, &l.t);
 }
 
 __u64 cli_now_coarse_ns(void)
