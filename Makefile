@@ -100,23 +100,23 @@ PROGRAMS := $(OUT)/bin/bpfnet $(OUT)/bin/bpfnetd
 $(OUT)/bin/bpfnetd: $(call obj,$(AGENT_SRCS) $(LIB_SRCS))
 	$(call msg,LINK,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $^ -o $@ $(LDLIBS) -lcjson
+	$(Q)$(CC) $^ -o $@ $(LDLIBS) -lcjson -lcurl -lyaml
 
 $(OUT)/tests/bpfnetd: $(call obj-san,$(AGENT_SRCS) $(LIB_SRCS))
 	$(call msg,LINK,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(SAN_FLAGS) $^ -o $@ $(LDLIBS) -lcjson
+	$(Q)$(CC) $(SAN_FLAGS) $^ -o $@ $(LDLIBS) -lcjson -lcurl -lyaml
 
 $(OUT)/bin/bpfnet: $(call obj,$(CLI_SRCS) $(LIB_SRCS))
 	$(call msg,LINK,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $^ -o $@ $(LDLIBS) -lcjson
+	$(Q)$(CC) $^ -o $@ $(LDLIBS) -lcjson -lcurl -lyaml
 
 # the CLI's tests run a sanitized build of it
 $(OUT)/tests/bpfnet: $(call obj-san,$(CLI_SRCS) $(LIB_SRCS))
 	$(call msg,LINK,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(SAN_FLAGS) $^ -o $@ $(LDLIBS) -lcjson
+	$(Q)$(CC) $(SAN_FLAGS) $^ -o $@ $(LDLIBS) -lcjson -lcurl -lyaml
 
 # ---- tests and benchmarks ----
 UNIT_SRCS := $(wildcard tests/unit/*.c)
@@ -128,7 +128,7 @@ BENCH_SRCS := tests/bench/bench_datapath.c tests/unit/packet.c
 $(OUT)/tests/bpfnet-unit: $(call obj-san,$(UNIT_SRCS) $(LIB_SRCS) $(AGENT_LIB_SRCS))
 	$(call msg,LINK,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(SAN_FLAGS) $^ -o $@ $(LDLIBS) -lcjson
+	$(Q)$(CC) $(SAN_FLAGS) $^ -o $@ $(LDLIBS) -lcjson -lcurl -lyaml
 
 $(OUT)/tests/bpfnet-testctl: $(call obj-san,$(TESTCTL_SRCS) $(LIB_SRCS))
 	$(call msg,LINK,$@)

@@ -1,6 +1,12 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* From a changed object to the maps: recompute one service, reconcile it. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "agent.h"
 #include "translate.h"
@@ -50,3 +56,44 @@ void agent_full_sync_done(struct agent *a)
 	a->ready = true;
 }
 
+
+/* <state-dir>/node.json, replaced atomically: {"name", "podCIDRs": [...]}.
+ * The CNI plugin allocates pod addresses from it. */
+void agent_own_node_changed(struct agent *a, const struct node *n)
+{
+	const struct node *old = htab_get_str(&a->store.nodes, n->name);
+	char path[4200], tmp[4300], *text;
+	cJSON *doc, *cidrs;
+	FILE *f;
+
+	if (old && old->n_pod_cidrs == n->n_pod_cidrs &&
+	    !memcmp(old->pod_cidrs, n->pod_cidrs, sizeof(n->pod_cidrs)))
+		return;
+	if (!a->cfg.state_dir[0] || (mkdir(a->cfg.state_dir, 0755) && errno != EEXIST))
+		goto fail;
+	snprintf(path, sizeof(path), "%s/node.json", a->cfg.state_dir);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	doc = cJSON_CreateObject();
+	cidrs = doc ? cJSON_AddArrayToObject(doc, "podCIDRs") : NULL;
+	for (size_t i = 0; cidrs && i < n->n_pod_cidrs; i++)
+		cJSON_AddItemToArray(cidrs, cJSON_CreateString(n->pod_cidrs[i]));
+	text = cidrs && cJSON_AddStringToObject(doc, "name", n->name) ? cJSON_Print(doc) : NULL;
+	cJSON_Delete(doc);
+	f = text ? fopen(tmp, "w") : NULL;
+	if (!f) {
+		free(text);
+		goto fail;
+	}
+	fprintf(f, "%s\n", text);
+	free(text);
+	if (fclose(f) || rename(tmp, path)) {
+		unlink(tmp);
+		goto fail;
+	}
+	log_msg(LOG_INFO, "node pod CIDRs", "node=%s cidrs=%zu first=%s file=%s", n->name,
+		n->n_pod_cidrs, n->n_pod_cidrs ? n->pod_cidrs[0] : "none", path);
+	return;
+fail:
+	log_msg(LOG_ERROR, "node state not written", "dir=%s error=\"%s\"", a->cfg.state_dir,
+		strerror(errno));
+}

@@ -6,7 +6,9 @@
 #include <stdbool.h>
 #include <sys/stat.h>
 
+#include "apply.h"
 #include "htab.h"
+#include "kube_watch.h"
 #include "log.h"
 #include "maps.h"
 #include "reconcile.h"
@@ -20,6 +22,10 @@ struct agent_config {
 	char cgroup[4096]; /* "none": no socket LB */
 	char http_addr[128];
 	char node_name[256];
+	char serviceaccount_dir[4096]; /* in-cluster credentials */
+	char state_dir[4096];          /* files the CNI plugin reads (node.json) */
+	unsigned k8s_page_size;        /* list page size (limit) */
+	unsigned k8s_watch_timeout_s;  /* timeoutSeconds asked of each watch */
 	enum log_level log_level;
 	struct bpfnet_map_sizes sizes; /* 0 = the library's default */
 };
@@ -50,6 +56,7 @@ struct agent {
 	struct reconciler rec;
 	struct agent_metrics metrics;
 	struct file_source file;
+	struct kube_source kube;
 	int http_fd;
 	bool ready; /* first full sync done */
 	volatile int *stop;
@@ -61,6 +68,8 @@ void agent_sync_service(struct agent *a, const char *svc_key, double since);
 /* After a complete view of the cluster: sweep what nothing claims. */
 void agent_full_sync_done(struct agent *a);
 double agent_now(void);
+/* Our own Node changed: publish its pod CIDRs for the CNI plugin. */
+void agent_own_node_changed(struct agent *a, const struct node *n);
 
 /* services file: re-read when it changed */
 int file_source_poll(struct agent *a);

@@ -38,7 +38,17 @@ static const char usage_text[] =
 	"  --services-file PATH   Services and EndpointSlices from a JSON List (kubectl get -o\n"
 	"                         json), re-read on change; the Kubernetes-free mode\n"
 	"  --kubeconfig PATH      Kubernetes API via a kubeconfig\n"
-	"  --k8s-api-server URL   Kubernetes API server URL (before kube-proxy replacement works)\n"
+	"  --k8s-api-server URL   Kubernetes API server URL; wins over the kubeconfig's and the\n"
+	"                         in-cluster one (a kube-proxy-free node cannot reach the\n"
+	"                         kubernetes ClusterIP before bpfnet runs)\n"
+	"                         Without --kubeconfig the credentials are the pod's\n"
+	"                         service account, when its files exist\n"
+	"  --serviceaccount-dir D in-cluster token and ca.crt (default\n"
+	"                         " KUBE_SA_DIR_DEFAULT ")\n"
+	"  --k8s-page-size N      objects per list page (default 500)\n"
+	"  --k8s-watch-timeout S  timeoutSeconds of each watch; a watch silent for longer\n"
+	"                         is treated as dead (default 300)\n"
+	"  --state-dir DIR        files for the CNI plugin: node.json (default /run/bpfnet)\n"
 	"  --pin-dir DIR          bpffs directory of the maps (default " BPFNET_PIN_DIR_DEFAULT ")\n"
 	"  --cgroup PATH          cgroup v2 for socket LB (default: the cgroup2 mount; none = off)\n"
 	"  --http-addr HOST:PORT  /healthz /readyz /metrics (default 127.0.0.1:9876)\n"
@@ -55,7 +65,8 @@ static const char usage_text[] =
 
 enum opt_id { O_SERVICES_FILE = 1, O_KUBECONFIG, O_API_SERVER, O_PIN_DIR, O_CGROUP, O_HTTP_ADDR,
 	      O_NODE_NAME, O_LOG_LEVEL, O_CONFIG, O_CLEANUP, O_HELP, O_MAX_SERVICES,
-	      O_MAX_BACKENDS, O_MAX_SLOTS, O_MAX_CONNTRACK };
+	      O_MAX_BACKENDS, O_MAX_SLOTS, O_MAX_CONNTRACK, O_SA_DIR, O_STATE_DIR, O_PAGE_SIZE,
+	      O_WATCH_TIMEOUT };
 
 static const struct option long_opts[] = {
 	{ "services-file", required_argument, NULL, O_SERVICES_FILE },
@@ -71,6 +82,10 @@ static const struct option long_opts[] = {
 	{ "max-backends", required_argument, NULL, O_MAX_BACKENDS },
 	{ "max-slots", required_argument, NULL, O_MAX_SLOTS },
 	{ "max-conntrack", required_argument, NULL, O_MAX_CONNTRACK },
+	{ "serviceaccount-dir", required_argument, NULL, O_SA_DIR },
+	{ "state-dir", required_argument, NULL, O_STATE_DIR },
+	{ "k8s-page-size", required_argument, NULL, O_PAGE_SIZE },
+	{ "k8s-watch-timeout", required_argument, NULL, O_WATCH_TIMEOUT },
 	{ "cleanup", no_argument, NULL, O_CLEANUP },
 	{ "help", no_argument, NULL, O_HELP },
 	{ NULL, 0, NULL, 0 },
@@ -89,6 +104,24 @@ static int set_option(struct agent_config *c, int id, const char *val)
 	case O_CGROUP: dst = c->cgroup; len = sizeof(c->cgroup); break;
 	case O_HTTP_ADDR: dst = c->http_addr; len = sizeof(c->http_addr); break;
 	case O_NODE_NAME: dst = c->node_name; len = sizeof(c->node_name); break;
+	case O_SA_DIR: dst = c->serviceaccount_dir; len = sizeof(c->serviceaccount_dir); break;
+	case O_STATE_DIR: dst = c->state_dir; len = sizeof(c->state_dir); break;
+	case O_PAGE_SIZE:
+	case O_WATCH_TIMEOUT: {
+		char *end;
+		unsigned long n = strtoul(val, &end, 10);
+
+		if (!*val || *end || n < 1 || n > 100000) {
+			fprintf(stderr, "bpfnetd: --%s %s is not a number in 1..100000\n",
+				id == O_PAGE_SIZE ? "k8s-page-size" : "k8s-watch-timeout", val);
+			return -EINVAL;
+		}
+		if (id == O_PAGE_SIZE)
+			c->k8s_page_size = (unsigned)n;
+		else
+			c->k8s_watch_timeout_s = (unsigned)n;
+		return 0;
+	}
 	case O_MAX_SERVICES:
 	case O_MAX_BACKENDS:
 	case O_MAX_SLOTS:
@@ -178,6 +211,7 @@ static int parse_args(int argc, char **argv, struct agent_config *c, bool *clean
 	memset(c, 0, sizeof(*c));
 	snprintf(c->pin_dir, sizeof(c->pin_dir), "%s", BPFNET_PIN_DIR_DEFAULT);
 	snprintf(c->http_addr, sizeof(c->http_addr), "127.0.0.1:9876");
+	snprintf(c->state_dir, sizeof(c->state_dir), "/run/bpfnet");
 	c->log_level = LOG_INFO;
 	*cleanup = false;
 	/* the config file first, so that flags override it */
@@ -316,7 +350,7 @@ static int cleanup(const struct agent_config *c)
 int main(int argc, char **argv)
 {
 	struct agent a = { .http_fd = -1, .stop = &stop_requested };
-	bool do_cleanup;
+	bool do_cleanup, use_api;
 	char msg[256];
 	int err;
 
@@ -327,13 +361,14 @@ int main(int argc, char **argv)
 	libbpf_set_print(NULL);
 	if (do_cleanup)
 		return cleanup(&a.cfg) ? 1 : 0;
-	if (a.cfg.kubeconfig[0] || a.cfg.api_server[0]) {
-		log_msg(LOG_ERROR, "source not available",
-			"reason=\"the Kubernetes API client is not built yet; use --services-file\"");
+	use_api = a.cfg.kubeconfig[0] || a.cfg.api_server[0] || getenv("KUBERNETES_SERVICE_HOST");
+	if (a.cfg.services_file[0] && use_api) {
+		fprintf(stderr, "bpfnetd: --services-file and the Kubernetes API exclude each other\n");
 		return 2;
 	}
-	if (!a.cfg.services_file[0]) {
-		fprintf(stderr, "bpfnetd: a source is needed: --services-file PATH\n%s", usage_text);
+	if (!a.cfg.services_file[0] && !use_api) {
+		fprintf(stderr, "bpfnetd: a source is needed: --kubeconfig, --k8s-api-server, "
+				"in-cluster, or --services-file\n%s", usage_text);
 		return 2;
 	}
 
@@ -350,6 +385,8 @@ int main(int argc, char **argv)
 	}
 	if (load_datapath(&a))
 		return 1;
+	if (use_api && kube_source_start(&a))
+		return 1;
 	a.http_fd = http_listen(a.cfg.http_addr);
 	if (a.http_fd < 0) {
 		log_msg(LOG_ERROR, "http listen failed", "addr=%s err=%d", a.cfg.http_addr, a.http_fd);
@@ -364,6 +401,11 @@ int main(int argc, char **argv)
 	while (!stop_requested) {
 		struct pollfd pfd = { .fd = a.http_fd, .events = POLLIN };
 
+		if (use_api) {
+			if (kube_source_step(&a, a.http_fd, 500))
+				http_serve_one(&a);
+			continue;
+		}
 		file_source_poll(&a);
 		if (poll(&pfd, 1, 200) > 0)
 			http_serve_one(&a);
@@ -374,6 +416,7 @@ int main(int argc, char **argv)
 	reconciler_free(&a.rec);
 	store_free(&a.store);
 	file_source_free(&a.file);
+	kube_source_free(&a.kube);
 	bpfnet_maps_close(&a.maps);
 	return 0;
 }

@@ -378,3 +378,69 @@ void slice_free(struct endpoint_slice *s)
 	s->ports = NULL;
 	s->eps = NULL;
 }
+
+/* An IPv4 or IPv6 CIDR: address/prefix, checked by inet_pton. */
+static bool valid_cidr(const char *text)
+{
+	char addr[CIDR_TEXT_MAX];
+	const char *slash = strchr(text, '/');
+	unsigned char buf[16];
+	char *end;
+	long len;
+	int family;
+
+	if (!slash || (size_t)(slash - text) >= sizeof(addr))
+		return false;
+	memcpy(addr, text, (size_t)(slash - text));
+	addr[slash - text] = '\0';
+	family = strchr(addr, ':') ? AF_INET6 : AF_INET;
+	len = strtol(slash + 1, &end, 10);
+	return inet_pton(family, addr, buf) == 1 && slash[1] && !*end && len >= 0 &&
+	       len <= (family == AF_INET ? 32 : 128);
+}
+
+int node_parse(const cJSON *obj, struct node *n, char *err, size_t errlen)
+{
+	const cJSON *meta = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
+	const cJSON *spec = cJSON_GetObjectItemCaseSensitive(obj, "spec");
+	const cJSON *status = cJSON_GetObjectItemCaseSensitive(obj, "status");
+	const cJSON *cidrs = spec ? cJSON_GetObjectItemCaseSensitive(spec, "podCIDRs") : NULL;
+	const cJSON *addrs = status ? cJSON_GetObjectItemCaseSensitive(status, "addresses") : NULL;
+	const cJSON *it;
+	const char *single;
+	int ret;
+
+	memset(n, 0, sizeof(*n));
+	if (!cJSON_IsObject(meta))
+		return fail(err, errlen, "metadata missing");
+	if ((ret = copy_str(n->name, sizeof(n->name), str_of(meta, "name"), "metadata.name", true,
+			    err, errlen)) ||
+	    (ret = copy_str(n->resource_version, sizeof(n->resource_version),
+			    str_of(meta, "resourceVersion"), "metadata.resourceVersion", false, err,
+			    errlen)))
+		return ret;
+	if (cidrs && !cJSON_IsArray(cidrs))
+		return fail(err, errlen, "spec.podCIDRs is not a list");
+	cJSON_ArrayForEach(it, cidrs) {
+		if (!cJSON_IsString(it) || !valid_cidr(it->valuestring))
+			return fail(err, errlen, "spec.podCIDRs: not a CIDR");
+		if (n->n_pod_cidrs == NODE_POD_CIDRS_MAX)
+			return fail(err, errlen, "spec.podCIDRs: more than %d", NODE_POD_CIDRS_MAX);
+		snprintf(n->pod_cidrs[n->n_pod_cidrs++], CIDR_TEXT_MAX, "%s", it->valuestring);
+	}
+	/* clusters older than dual-stack only set spec.podCIDR */
+	single = spec ? str_of(spec, "podCIDR") : NULL;
+	if (!n->n_pod_cidrs && single) {
+		if (!valid_cidr(single))
+			return fail(err, errlen, "spec.podCIDR: not a CIDR");
+		snprintf(n->pod_cidrs[n->n_pod_cidrs++], CIDR_TEXT_MAX, "%s", single);
+	}
+	cJSON_ArrayForEach(it, addrs) {
+		const char *type = str_of(it, "type"), *addr = str_of(it, "address");
+
+		if (type && addr && !strcmp(type, "InternalIP") && !n->internal_ip &&
+		    inet_pton(AF_INET, addr, &n->internal_ip) != 1)
+			n->internal_ip = 0; /* IPv6: not used yet */
+	}
+	return 0;
+}

@@ -70,11 +70,24 @@ struct endpoint_slice {
 	size_t n_eps;
 };
 
+#define NODE_POD_CIDRS_MAX 2 /* one per family */
+#define CIDR_TEXT_MAX 48
+
+/* v1 Node: what the dataplane needs of it. Cluster-scoped: the key is the name. */
+struct node {
+	char name[K8S_NAME_MAX];
+	char resource_version[K8S_RV_MAX];
+	char pod_cidrs[NODE_POD_CIDRS_MAX][CIDR_TEXT_MAX]; /* spec.podCIDRs as given */
+	size_t n_pod_cidrs;
+	__be32 internal_ip; /* status.addresses InternalIP (IPv4), 0 if none */
+};
+
 /* 0, or -EINVAL with a reason in @err. @out is freed by the caller either way. */
 int service_parse(const cJSON *obj, struct service *out, char *err, size_t errlen);
 void service_free(struct service *s);
 int slice_parse(const cJSON *obj, struct endpoint_slice *out, char *err, size_t errlen);
 void slice_free(struct endpoint_slice *s);
+int node_parse(const cJSON *obj, struct node *out, char *err, size_t errlen);
 
 /* "namespace/name" */
 void object_key(char *buf, size_t len, const char *ns, const char *name);

@@ -68,107 +68,36 @@ static char *read_file(const char *path, size_t *len)
 	return buf;
 }
 
-struct affected {
-	char (*keys)[OBJECT_KEY_MAX];
-	size_t n, cap;
-};
-
-static void affect(struct affected *a, const char *key)
-{
-	if (!key[0])
-		return;
-	for (size_t i = 0; i < a->n; i++)
-		if (!strcmp(a->keys[i], key))
-			return;
-	if (a->n == a->cap) {
-		size_t cap = a->cap ? a->cap * 2 : 64;
-		void *v = realloc(a->keys, cap * sizeof(*a->keys));
-
-		if (!v)
-			return;
-		a->keys = v;
-		a->cap = cap;
-	}
-	snprintf(a->keys[a->n++], OBJECT_KEY_MAX, "%s", key);
-}
-
-/* "ns/name" of an object whose metadata is readable, else "" */
-static void meta_key(const cJSON *obj, char *key)
-{
-	const cJSON *meta = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
-	const cJSON *ns = meta ? cJSON_GetObjectItemCaseSensitive(meta, "namespace") : NULL;
-	const cJSON *name = meta ? cJSON_GetObjectItemCaseSensitive(meta, "name") : NULL;
-
-	key[0] = '\0';
-	if (cJSON_IsString(ns) && cJSON_IsString(name))
-		snprintf(key, OBJECT_KEY_MAX, "%s/%s", ns->valuestring, name->valuestring);
-}
-
 /* Apply one object; marks its key (prefixed by kind) in @seen. */
 static void apply_object(struct agent *a, const cJSON *obj, struct htab *seen,
 			 struct affected *aff)
 {
 	const cJSON *kind = cJSON_GetObjectItemCaseSensitive(obj, "kind");
-	char key[OBJECT_KEY_MAX], tagged[OBJECT_KEY_MAX + 2], err[256];
-	char aff1[OBJECT_KEY_MAX], aff2[OBJECT_KEY_MAX];
-	bool is_svc, is_slice;
+	char key[OBJECT_KEY_MAX], tagged[OBJECT_KEY_MAX + 2];
+	enum kube_kind k;
 	uint64_t d;
 
-	is_svc = cJSON_IsString(kind) && !strcmp(kind->valuestring, "Service");
-	is_slice = cJSON_IsString(kind) && !strcmp(kind->valuestring, "EndpointSlice");
-	meta_key(obj, key);
-	if (!is_svc && !is_slice) {
+	for (k = 0; k < KIND_COUNT; k++)
+		if (cJSON_IsString(kind) && !strcmp(kind->valuestring, kube_kind_name[k]))
+			break;
+	if (k == KIND_NODE || k == KIND_COUNT) {
+		apply_object_key(KIND_SERVICE, obj, key);
 		a->metrics.rejected_other++;
 		log_msg(LOG_WARN, "object rejected", "kind=%s object=%s reason=\"not a Service or "
-			"EndpointSlice\"", cJSON_IsString(kind) ? kind->valuestring : "?", key);
+			"EndpointSlice\"", cJSON_IsString(kind) ? kind->valuestring : "?",
+			key[0] ? key : "?");
 		return;
 	}
-	snprintf(tagged, sizeof(tagged), "%c:%s", is_svc ? 's' : 'e', key);
+	apply_object_key(k, obj, key);
+	snprintf(tagged, sizeof(tagged), "%c:%s", k == KIND_SERVICE ? 's' : 'e', key);
 	if (key[0]) /* a rejected object keeps its previous version */
 		htab_put(seen, tagged, strlen(tagged), (void *)1, NULL);
 
 	d = digest(obj);
 	if (key[0] && (uintptr_t)htab_get_str(&a->file.digests, tagged) == d)
 		return; /* unchanged */
-
-	if (is_svc) {
-		struct service *svc = malloc(sizeof(*svc));
-
-		if (!svc || service_parse(obj, svc, err, sizeof(err))) {
-			a->metrics.rejected_services++;
-			log_msg(LOG_WARN, "object rejected", "kind=Service object=%s reason=\"%s\"",
-				key[0] ? key : "?", svc ? err : "no memory");
-			if (svc)
-				service_free(svc);
-			free(svc);
-			return;
-		}
-		if (store_put_service(&a->store, svc)) {
-			service_free(svc);
-			free(svc);
-			return;
-		}
-		affect(aff, key);
-	} else {
-		struct endpoint_slice *sl = malloc(sizeof(*sl));
-
-		if (!sl || slice_parse(obj, sl, err, sizeof(err))) {
-			a->metrics.rejected_slices++;
-			log_msg(LOG_WARN, "object rejected", "kind=EndpointSlice object=%s reason=\"%s\"",
-				key[0] ? key : "?", sl ? err : "no memory");
-			if (sl)
-				slice_free(sl);
-			free(sl);
-			return;
-		}
-		if (store_put_slice(&a->store, sl, aff1, aff2)) {
-			slice_free(sl);
-			free(sl);
-			return;
-		}
-		affect(aff, aff1);
-		affect(aff, aff2);
-	}
+	if (apply_put(a, k, obj, aff))
+		return;
 	htab_put(&a->file.digests, tagged, strlen(tagged), (void *)(uintptr_t)d, NULL);
 }
 
@@ -188,16 +117,8 @@ static void delete_unseen(struct agent *a, struct htab *seen, struct affected *a
 		n++;
 	}
 	for (size_t i = 0; i < n; i++) {
-		const char *key = gone[i] + 2;
-		char aff1[OBJECT_KEY_MAX];
-
 		htab_del(&a->file.digests, gone[i], strlen(gone[i]));
-		if (gone[i][0] == 's') {
-			if (!store_del_service(&a->store, key))
-				affect(aff, key);
-		} else if (!store_del_slice(&a->store, key, aff1)) {
-			affect(aff, aff1);
-		}
+		apply_delete(a, gone[i][0] == 's' ? KIND_SERVICE : KIND_SLICE, gone[i] + 2, aff);
 	}
 	free(gone);
 }
@@ -258,7 +179,7 @@ int file_source_poll(struct agent *a)
 
 	for (size_t i = 0; i < aff.n; i++)
 		agent_sync_service(a, aff.keys[i], since);
-	free(aff.keys);
+	affected_free(&aff);
 	t_done = agent_now();
 	log_msg(LOG_INFO, "services file applied",
 		"path=%s services=%zu slices=%zu changed=%zu read_ms=%.1f parse_ms=%.1f "

@@ -10,7 +10,7 @@ int store_init(struct store *st)
 {
 	memset(st, 0, sizeof(*st));
 	if (htab_init(&st->services, 1024) || htab_init(&st->slices, 1024) ||
-	    htab_init(&st->by_service, 1024))
+	    htab_init(&st->by_service, 1024) || htab_init(&st->nodes, 64))
 		return -ENOMEM;
 	return 0;
 }
@@ -31,6 +31,9 @@ void store_free(struct store *st)
 		free(l->v);
 		free(l);
 	}
+	htab_for_each(&st->nodes, e, i)
+		free(e->value);
+	htab_free(&st->nodes);
 	htab_free(&st->services);
 	htab_free(&st->slices);
 	htab_free(&st->by_service);
@@ -172,4 +175,25 @@ const struct service *store_service(const struct store *st, const char *key)
 const struct slice_ref_list *store_slices_of(const struct store *st, const char *svc_key)
 {
 	return htab_get_str(&st->by_service, svc_key);
+}
+
+int store_put_node(struct store *st, struct node *node)
+{
+	void *old = NULL;
+	int err = htab_put(&st->nodes, node->name, strlen(node->name), node, &old);
+
+	if (err)
+		return err;
+	free(old);
+	return 0;
+}
+
+int store_del_node(struct store *st, const char *name)
+{
+	struct node *n = htab_del(&st->nodes, name, strlen(name));
+
+	if (!n)
+		return -ENOENT;
+	free(n);
+	return 0;
 }

@@ -21,6 +21,7 @@ struct store {
 	struct htab services; /* key -> struct service* (owned) */
 	struct htab slices;   /* key -> struct endpoint_slice* (owned) */
 	struct htab by_service; /* "ns/service" -> struct slice_ref_list* */
+	struct htab nodes;      /* name -> struct node* (owned) */
 };
 
 int store_init(struct store *st);
@@ -35,6 +36,10 @@ int store_put_slice(struct store *st, struct endpoint_slice *slice, char *affect
 /* Remove; @affected as above. Returns -ENOENT when absent. */
 int store_del_service(struct store *st, const char *key);
 int store_del_slice(struct store *st, const char *key, char *affected);
+
+/* Nodes touch no service: nothing is affected. */
+int store_put_node(struct store *st, struct node *node);
+int store_del_node(struct store *st, const char *name);
 
 const struct service *store_service(const struct store *st, const char *key);
 const struct slice_ref_list *store_slices_of(const struct store *st, const char *svc_key);

@@ -6,6 +6,9 @@
 #include <stddef.h>
 #include "datapath.h"
 
+/* the release, shared by every binary */
+#define BPFNET_VERSION "0.1.0"
+
 #define BPFNET_X_NAME(name, str) str,
 
 static const char *const bpfnet_verdict_names[BPFNET_STAT_VERDICT_COUNT] = {

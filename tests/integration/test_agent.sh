@@ -4,34 +4,7 @@
 # agent is killed and restarted, and with malformed objects in the input.
 set -u
 . "$(dirname "$0")/lib.sh"
-
-AGENT=$BIN/tests/bpfnetd # sanitized build of build/bin/bpfnetd
-CLI=$BIN/tests/bpfnet
-HTTP=127.0.0.1:9876      # on the node namespace's loopback
-AGENT_PID=""
-
-# ---- services file generation (the JSON kubectl prints) ----
-
-# service NS NAME VIP PORT PROTO
-service() {
-	printf '{"apiVersion":"v1","kind":"Service","metadata":{"name":"%s","namespace":"%s","resourceVersion":"1"},"spec":{"type":"ClusterIP","clusterIP":"%s","clusterIPs":["%s"],"selector":{"app":"%s"},"ports":[{"name":"p","protocol":"%s","port":%s,"targetPort":"p"}]}}' \
-		"$2" "$1" "$3" "$3" "$2" "$5" "$4"
-}
-
-# slice NS NAME SERVICE PROTO PORT EP... ; EP is IP or IP:terminating
-slice() {
-	local ns=$1 name=$2 svc=$3 proto=$4 port=$5 eps="" ep sep=""
-	shift 5
-	for ep in "$@"; do
-		case $ep in
-		*:terminating) eps+="$sep{\"addresses\":[\"${ep%%:*}\"],\"conditions\":{\"ready\":false,\"serving\":true,\"terminating\":true}}" ;;
-		*) eps+="$sep{\"addresses\":[\"$ep\"],\"conditions\":{\"ready\":true,\"serving\":true,\"terminating\":false}}" ;;
-		esac
-		sep=,
-	done
-	printf '{"apiVersion":"discovery.k8s.io/v1","kind":"EndpointSlice","metadata":{"name":"%s","namespace":"%s","labels":{"kubernetes.io/service-name":"%s"}},"addressType":"IPv4","ports":[{"name":"p","protocol":"%s","port":%s}],"endpoints":[%s]}' \
-		"$name" "$ns" "$svc" "$proto" "$port" "$eps"
-}
+. "$(dirname "$0")/agent_lib.sh"
 
 # write_services ITEM... : replace the file atomically, as kubectl > tmp && mv would
 write_services() {
@@ -49,42 +22,6 @@ start_agent() {
 	wait_ready
 }
 
-http_get() { in_node curl -fsS --max-time 2 "http://$HTTP$1"; }
-
-wait_ready() {
-	local i
-	for i in $(seq 1 100); do
-		http_get /readyz >/dev/null 2>&1 && return 0
-		sleep 0.05
-	done
-	fail "agent not ready: $(tail -n 5 "$WORK/agent.log")"
-}
-
-metric() { http_get /metrics | awk -v m="$1" '$1 == m { print $2 }'; }
-
-# wait_for CMD...: until it succeeds (2 s), for changes the agent picks up
-wait_for() {
-	local i
-	for i in $(seq 1 40); do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.05
-	done
-	fail "timed out waiting for: $*"
-}
-
-web_pods() { # web_pods N: pods web0..web(N-1) with TCP and UDP servers
-	local i
-	pod_add client 10.244.0.2
-	for i in $(seq 0 $(($1 - 1))); do
-		pod_add "web$i" "10.244.0.1$i"
-		bg_in_pod "web$i" "$NETTOOL" serve-tcp "10.244.0.1$i:8080" "web$i"
-		bg_in_pod "web$i" "$NETTOOL" serve-udp "10.244.0.1$i:5353" "web$i"
-	done
-	for i in $(seq 0 $(($1 - 1))); do
-		wait_listen "web$i" tcp 8080
-		wait_listen "web$i" udp 5353
-	done
-}
 
 agent_serves_a_service() {
 	local out

@@ -2,6 +2,7 @@
 #include "harness.h"
 
 #include <errno.h>
+#include <ftw.h>
 #include <fcntl.h>
 #include <net/if.h>
 #include <sched.h>
@@ -125,8 +126,30 @@ static int fixture_setup(struct fixture *f, char *err, size_t errlen)
 	return 0;
 }
 
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+const char *fixture_scratch(struct fixture *f)
+{
+	if (!f->scratch[0]) {
+		snprintf(f->scratch, sizeof(f->scratch), "/tmp/bpfnet-unit-scratch-XXXXXX");
+		if (!mkdtemp(f->scratch)) {
+			f->scratch[0] = '\0';
+			FAIL("mkdtemp: %s", strerror(errno));
+		}
+	}
+	return f->scratch;
+}
+
 static void fixture_teardown(struct fixture *f)
 {
+	if (f->scratch[0] && nftw(f->scratch, remove_entry, 16, FTW_DEPTH | FTW_PHYS))
+		fprintf(stdout, "    teardown: could not remove %s\n", f->scratch);
 	if (f->cgroup[0]) {
 		bpfnet_sock_detach(f->pin_dir);
 		if (rmdir(f->cgroup))

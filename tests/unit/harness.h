@@ -20,6 +20,7 @@ struct fixture {
 	char bpffs[PATH_MAX];  /* private bpffs mount */
 	char pin_dir[PATH_MAX];
 	char cgroup[PATH_MAX]; /* test cgroup, "" until fixture_cgroup() */
+	char scratch[PATH_MAX]; /* a temporary directory, "" until fixture_scratch() */
 	struct bpfnet_maps maps;
 	struct bpfnet_features features;
 	struct bpfnet_lxc_skel *lxc;
@@ -76,6 +77,9 @@ __attribute__((noreturn, format(printf, 1, 2))) void test_skip(const char *fmt, 
 
 __attribute__((noreturn)) void test_fail_mem(const char *file, int line, const char *what,
 					     const void *got, const void *want, size_t len);
+
+/* A directory for the test's files, removed with everything in it at teardown. */
+const char *fixture_scratch(struct fixture *f);
 
 /* Create the test's own cgroup (child of the cgroup2 mount) and attach the
  * socket-LB programs to it. */

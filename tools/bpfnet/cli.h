@@ -9,8 +9,6 @@
 
 #include "maps.h"
 
-#define BPFNET_VERSION "0.1.0"
-
 /* exit codes */
 #define EXIT_OK 0
 #define EXIT_ERR 1

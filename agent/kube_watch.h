@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * List+watch of Services, EndpointSlices and Nodes over libcurl's multi
+ * interface, in the agent's one thread. Per kind:
+ *
+ *   LIST (pages of --k8s-page-size, limit/continue) -> sweep what the list
+ *   did not name -> WATCH from the list's resourceVersion (bookmarks on)
+ *   -> on a normal end, WATCH again from the last resourceVersion seen;
+ *   on 410 Gone (HTTP or an ERROR event), LIST again; on any other
+ *   failure, back off (exponential, jittered) and resume.
+ *
+ * No service is written to the maps until both Services and EndpointSlices
+ * have been listed once, so a restarting agent never publishes a service
+ * without its endpoints. A watch that delivers nothing for longer than the
+ * timeout it asked the server for is treated as dead.
+ */
+#ifndef BPFNET_AGENT_KUBE_WATCH_H
+#define BPFNET_AGENT_KUBE_WATCH_H
+
+#include <stdbool.h>
+#include <curl/curl.h>
+
+#include "apply.h"
+#include "json_framer.h"
+#include "kubeconfig.h"
+
+struct agent;
+
+enum kube_watch_state { KW_IDLE, KW_LIST, KW_WATCH };
+
+struct kube_watch {
+	struct agent *agent;
+	enum kube_kind kind;
+	enum kube_watch_state state;
+	CURL *easy;
+	struct curl_slist *headers;
+	char rv[64];  /* last resourceVersion seen (list or event) */
+	char *cont;   /* continue token of the list in progress */
+	char *body;   /* list page, or an error response */
+	size_t body_len, body_cap;
+	long status;  /* HTTP status of the response in progress */
+	struct json_framer framer;
+	struct htab seen;          /* keys named by the list in progress */
+	struct affected aff;       /* services the list in progress touched */
+	bool listed;               /* one complete list done */
+	bool list_pending;         /* a list was started and has not completed */
+	bool relist;               /* the watch reported 410: list again */
+	bool stream_error;         /* the watch stream was unusable */
+	bool auth_failed;          /* the last response was 401 */
+	char why[256];             /* the last failure, for the log */
+	double started, last_byte, retry_at;
+	unsigned failures, events_this_watch;
+	unsigned timeout_s;        /* the timeoutSeconds of the current watch */
+};
+
+struct kube_source {
+	struct kube_conn conn;
+	CURLM *multi;
+	struct kube_watch w[KIND_COUNT];
+	unsigned page_size;
+	unsigned watch_timeout_s;
+	struct affected pending; /* touched before the first complete sync */
+	bool synced;             /* Services and EndpointSlices listed once */
+	unsigned long lists, relists, events;
+};
+
+/* Resolve the connection, start listing. 0 or -errno (logged). */
+int kube_source_start(struct agent *a);
+/* Wait up to @timeout_ms for API data or @extra_fd; handle what arrived.
+ * Returns true when @extra_fd is readable. */
+bool kube_source_step(struct agent *a, int extra_fd, int timeout_ms);
+void kube_source_free(struct kube_source *ks);
+
+#endif
