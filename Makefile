@@ -95,7 +95,18 @@ obj-san = $(patsubst %.c,$(OUT)/obj-san/%.o,$(1))
 CLI_SRCS := $(wildcard tools/bpfnet/*.c)
 AGENT_SRCS := $(wildcard agent/*.c)
 AGENT_LIB_SRCS := $(filter-out agent/main.c,$(AGENT_SRCS))
-PROGRAMS := $(OUT)/bin/bpfnet $(OUT)/bin/bpfnetd
+CNI_SRCS := $(wildcard cni-plugin/*.c)
+PROGRAMS := $(OUT)/bin/bpfnet $(OUT)/bin/bpfnetd $(OUT)/bin/bpfnet-cni
+
+$(OUT)/bin/bpfnet-cni: $(call obj,$(CNI_SRCS) $(LIB_SRCS))
+	$(call msg,LINK,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $^ -o $@ $(LDLIBS) -lcjson -lmnl
+
+$(OUT)/tests/bpfnet-cni: $(call obj-san,$(CNI_SRCS) $(LIB_SRCS))
+	$(call msg,LINK,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(SAN_FLAGS) $^ -o $@ $(LDLIBS) -lcjson -lmnl
 
 $(OUT)/bin/bpfnetd: $(call obj,$(AGENT_SRCS) $(LIB_SRCS))
 	$(call msg,LINK,$@)
@@ -165,6 +176,7 @@ $(OUT)/tests/bpfnet-bench: $(call obj,$(BENCH_SRCS) $(LIB_SRCS))
 
 TEST_BINS := $(OUT)/tests/bpfnet-unit $(OUT)/tests/bpfnet-testctl $(OUT)/tests/nettool \
              $(OUT)/tests/bpfnet-verifier-report $(OUT)/tests/bpfnet $(OUT)/tests/bpfnetd \
+             $(OUT)/tests/bpfnet-cni \
              $(TEST_BPF_OBJS)
 
 # ---- top-level targets ----

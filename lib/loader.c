@@ -175,6 +175,19 @@ int bpfnet_tc_detach(int ifindex, bool ingress)
 	return err == -ENOENT ? 0 : err;
 }
 
+int bpfnet_tc_query(int ifindex, bool ingress, __u32 *prog_id)
+{
+	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
+			    .attach_point = ingress ? BPF_TC_INGRESS : BPF_TC_EGRESS);
+	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = BPFNET_TC_HANDLE,
+			    .priority = BPFNET_TC_PRIO);
+	int err = bpf_tc_query(&hook, &opts);
+
+	if (!err)
+		*prog_id = opts.prog_id;
+	return err;
+}
+
 int bpfnet_cgroup2_mount(char *buf, size_t len)
 {
 	struct mntent *ent;

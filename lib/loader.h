@@ -43,6 +43,8 @@ int bpfnet_sock_detach(const char *pin_dir);
  * filter if present, leaves other filters alone. */
 int bpfnet_tc_attach(int ifindex, bool ingress, int prog_fd);
 int bpfnet_tc_detach(int ifindex, bool ingress);
+/* The id of the program bpfnet's filter runs there; -ENOENT if none. */
+int bpfnet_tc_query(int ifindex, bool ingress, __u32 *prog_id);
 
 /* Where cgroup v2 is mounted, from /proc/mounts. */
 int bpfnet_cgroup2_mount(char *buf, size_t len);

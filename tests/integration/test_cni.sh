@@ -1,0 +1,320 @@
+#!/usr/bin/env bash
+# bpfnet-cni driven exactly as a runtime drives it: CNI_* variables and the
+# network configuration on stdin, run in the node namespace, wiring pod
+# namespaces the case created. bpfnetd (services-file mode) owns the
+# datapath, as on a real node.
+set -u
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/agent_lib.sh"
+
+CNI=$BIN/tests/bpfnet-cni     # sanitized build
+CNI_FAST=$BIN/bin/bpfnet-cni  # for the 1,000 cycles
+REF_PLUGINS=/usr/lib/cni      # Debian's containernetworking-plugins
+
+# ---- plumbing ----
+
+start_datapath() { # the agent with a services file: loads and pins the programs
+	[ -f "$WORK/services.json" ] || echo '{"kind":"List","items":[]}' >"$WORK/services.json"
+	nsenter --net="/run/netns/$NODE_NS" "$AGENT" --services-file "$WORK/services.json" \
+		--pin-dir "$PIN" --cgroup none --http-addr "$HTTP" "$@" \
+		>>"$WORK/agent.log" 2>&1 &
+	AGENT_PID=$!
+	PIDS+=("$AGENT_PID")
+	wait_ready
+}
+
+# conf [SUBNET] [EXTRA_JSON]: the network configuration
+conf() {
+	jq -nc --arg pin "$PIN" --arg w "$WORK" --arg subnet "${1:-10.244.0.0/24}" \
+		--argjson extra "${2:-{\}}" \
+		'{cniVersion: "1.0.0", name: "bpfnet-test", type: "bpfnet-cni", pinDir: $pin,
+		  stateDir: ($w + "/state"), logFile: ($w + "/cni.log"),
+		  ipam: {subnet: $subnet, dataDir: ($w + "/ipam")},
+		  dns: {nameservers: ["10.96.0.10"], search: ["svc.cluster.local"]}} * $extra'
+}
+
+# cni COMMAND CONTAINER IFNAME NETNS_PATH [PLUGIN] < conf: as a runtime calls it
+cni() {
+	in_node env -i PATH="$PATH" CNI_COMMAND="$1" CNI_CONTAINERID="$2" CNI_IFNAME="$3" \
+		CNI_NETNS="$4" CNI_PATH="$REF_PLUGINS" "${5:-$CNI}"
+}
+
+# new_netns POD: an empty pod namespace, as a runtime makes it; its path is
+# then in $NS_PATH. (Not in a $(...) subshell: teardown must learn of it.)
+new_netns() {
+	local ns
+	ns=$(pod_ns "$1")
+	ip netns add "$ns"
+	NETNS+=("$ns")
+	in_pod "$1" ip link set lo up
+	NS_PATH=/run/netns/$ns
+}
+NS_PATH=""
+
+# add_pod POD: ADD with a fresh netns; prints the result
+add_pod() {
+	new_netns "$1"
+	conf | cni ADD "cid-$1" eth0 "$NS_PATH"
+}
+
+pod_ip() { in_pod "$1" ip -4 -o addr show dev eth0 | awk '{ print $4 }' | cut -d/ -f1; }
+host_links() { in_node ip -o link show | awk -F': ' '$2 ~ /^lxc/ { print $2 }' | cut -d@ -f1; }
+alloc_files() { find "$WORK/ipam" -type f -name '10.*' 2>/dev/null | wc -l; }
+endpoints() { "$CLI" --pin-dir "$PIN" endpoint list -o json | jq length; }
+
+# expect_code CODE OUTPUT: an error object with that code, and only JSON on stdout
+expect_code() {
+	jq -e --argjson c "$1" '.code == $c and (.msg | length > 0)' <<<"$2" >/dev/null ||
+		fail "expected error code $1, got: $2"
+}
+
+# ---- cases ----
+
+# VERSION answers whatever the rest of the environment says; every kind of
+# bad input gets the spec's error code and a message, and nothing else.
+cni_protocol_errors() {
+	local out netns
+	out=$(echo '{"cniVersion":"1.0.0"}' | in_node env -i CNI_COMMAND=VERSION CNI_NETNS=dummy \
+		CNI_IFNAME=dummy CNI_PATH=dummy "$CNI")
+	jq -e '.cniVersion == "1.0.0" and (.supportedVersions | index("1.0.0") and index("1.1.0"))' \
+		<<<"$out" >/dev/null || fail "VERSION: $out"
+	start_datapath
+	new_netns p1; netns=$NS_PATH
+	out=$(conf | jq -c '.cniVersion = "0.2.0"' | cni ADD c1 eth0 "$netns") && fail "old version accepted"
+	expect_code 1 "$out"
+	out=$(echo '{"cniVersion": "1.0.0", "name": ' | cni ADD c1 eth0 "$netns") && fail "bad JSON accepted"
+	expect_code 6 "$out"
+	out=$(conf | jq -c '.ipam.subnet = "10.244.0.0"' | cni ADD c1 eth0 "$netns") && fail "bad subnet accepted"
+	expect_code 4 "$out"
+	out=$(conf | jq -c '.mtu = "big"' | cni ADD c1 eth0 "$netns") && fail "bad mtu accepted"
+	expect_code 4 "$out"
+	out=$(conf | cni ADD "" eth0 "$netns") && fail "missing container id accepted"
+	expect_code 7 "$out"
+	out=$(conf | cni ADD c1 eth0 /run/netns/does-not-exist) && fail "missing netns accepted"
+	expect_code 7 "$out"
+	out=$(conf | cni FROB c1 eth0 "$netns") && fail "unknown command accepted"
+	expect_code 7 "$out"
+	[ "$(host_links | wc -l)" = 0 ] || fail "failed ADDs left links: $(host_links)"
+	[ "$(alloc_files)" = 0 ] || fail "failed ADDs left allocations"
+	grep -q 'result=error code=7' "$WORK/cni.log" || fail "errors not logged to the log file"
+}
+
+# ADD wires a pod (result shaped like Debian's ptp plugin's), CHECK agrees
+# with prevResult and notices a broken route, DEL undoes everything and is
+# idempotent, also with CNI_NETNS empty.
+cni_add_check_del() {
+	local out netns prev ref_netns ref shape_ours shape_ref
+	start_datapath
+	new_netns p1; netns=$NS_PATH
+	out=$(conf | cni ADD cid-1 eth0 "$netns") || fail "ADD: $out"
+	log "result: $(jq -c . <<<"$out")"
+	jq -e '.ips[0].address == "10.244.0.2/32" and .ips[0].gateway == "169.254.1.1" and
+		.ips[0].interface == 1 and .interfaces[1].name == "eth0" and
+		.interfaces[1].sandbox != null and (.interfaces[0].name | startswith("lxc")) and
+		.routes[0].dst == "0.0.0.0/0" and .dns.nameservers[0] == "10.96.0.10"' <<<"$out" >/dev/null ||
+		fail "result: $out"
+	[ "$(pod_ip p1)" = 10.244.0.2 ] || fail "pod address: $(pod_ip p1)"
+	in_pod p1 ip route show default | has "via 169.254.1.1 dev eth0" || fail "pod default route"
+	in_node ip route show 10.244.0.2 | has "dev lxc" || fail "host route"
+	"$CLI" --pin-dir "$PIN" endpoint list | has 10.244.0.2 || fail "endpoint not registered"
+	in_node tc filter show dev "$(host_links)" ingress | has bpf || fail "tc program not attached"
+
+	# the reference plugin's result, for its shape
+	new_netns ref
+	ref_netns=$NS_PATH
+	ref=$(jq -nc --arg w "$WORK" '{cniVersion: "1.0.0", name: "ref", type: "ptp",
+		ipam: {type: "host-local", subnet: "10.99.0.0/24", dataDir: ($w + "/ref-ipam"),
+		       routes: [{dst: "0.0.0.0/0", gw: "10.99.0.1"}]},
+		dns: {nameservers: ["10.96.0.10"], search: ["svc.cluster.local"]}}' |
+		cni ADD cid-ref eth0 "$ref_netns" "$REF_PLUGINS/ptp") || fail "ptp ADD: $ref"
+	shape() { jq -c '[paths(scalars) | map(if type == "number" then 0 else . end)] | unique - [["interfaces",0,"mtu"],["interfaces",1,"mtu"]]'; }
+	shape_ours=$(shape <<<"$out")
+	shape_ref=$(shape <<<"$ref")
+	[ "$shape_ours" = "$shape_ref" ] || fail "result shape differs from ptp: ours $shape_ours, ptp $shape_ref"
+
+	prev=$(conf | jq -c --argjson p "$out" '.prevResult = $p')
+	out=$(cni CHECK cid-1 eth0 "$netns" <<<"$prev") || fail "CHECK: $out"
+	in_pod p1 ip route del default
+	out=$(cni CHECK cid-1 eth0 "$netns" <<<"$prev") && fail "CHECK missed the lost route"
+	expect_code 104 "$out"
+	# ADD again for the same container: same address (idempotent IPAM), wiring redone
+	out=$(conf | cni ADD cid-1 eth0 "$netns") || true
+	out=$(conf | cni DEL cid-1 eth0 "$netns") || fail "DEL: $out"
+	[ -z "$(host_links)" ] || fail "DEL left $(host_links)"
+	[ "$(alloc_files)" = 0 ] || fail "DEL left the allocation"
+	[ "$(endpoints)" = 0 ] || fail "DEL left the endpoint"
+	in_pod p1 ip link show eth0 >/dev/null 2>&1 && fail "DEL left eth0 in the pod"
+	out=$(conf | cni DEL cid-1 eth0 "$netns") || fail "second DEL: $out"
+	out=$(conf | cni DEL cid-1 eth0 "") || fail "DEL without netns: $out"
+}
+
+# Without the agent's pins, ADD says "try again later" and leaves nothing;
+# the runtime's retry works once the agent is up. STATUS says the same.
+cni_before_agent_try_again() {
+	local out netns
+	PIN=$WORK/bpffs/not-yet # env_setup loaded a datapath; this node has none yet
+	new_netns p1; netns=$NS_PATH
+	out=$(conf | cni ADD cid-1 eth0 "$netns") && fail "ADD without a datapath succeeded"
+	expect_code 11 "$out"
+	out=$(conf | jq -c '.cniVersion = "1.1.0"' | cni STATUS "" "" "") && fail "STATUS ok without agent"
+	expect_code 50 "$out"
+	[ -z "$(host_links)" ] && [ "$(alloc_files)" = 0 ] || fail "a refused ADD left state"
+	in_pod p1 ip link show eth0 >/dev/null 2>&1 && fail "a refused ADD left eth0"
+	start_datapath
+	conf | jq -c '.cniVersion = "1.1.0"' | cni STATUS "" "" "" || fail "STATUS not ok with agent"
+	out=$(conf | cni ADD cid-1 eth0 "$netns") || fail "retry: $out"
+	# the pod CIDR from the agent's node.json when the config has none
+	new_netns p2
+	out=$(conf | jq -c 'del(.ipam.subnet)' | cni ADD cid-2 eth0 "$NS_PATH") && fail "no CIDR, yet ADD ok"
+	expect_code 11 "$out"
+	mkdir -p "$WORK/state"
+	echo '{"name": "node-a", "podCIDRs": ["fd00::/64", "10.245.3.0/24"]}' >"$WORK/state/node.json"
+	out=$(conf | jq -c 'del(.ipam.subnet)' | cni ADD cid-2 eth0 "/run/netns/$(pod_ns p2)") ||
+		fail "ADD with node.json: $out"
+	jq -e '.ips[0].address == "10.245.3.2/32"' <<<"$out" >/dev/null || fail "address not from node.json: $out"
+}
+
+# Pods wired by the plugin reach each other, and a ClusterIP service through
+# the datapath, with socket LB off and on.
+cni_pods_reach_pods_and_services() {
+	local out i before
+	start_datapath
+	for i in 1 2 3; do
+		add_pod "web$i" >"$WORK/add-web$i.json" || fail "ADD web$i: $(cat "$WORK/add-web$i.json")"
+	done
+	add_pod client >/dev/null || fail "ADD client"
+	for i in 1 2; do
+		bg_in_pod "web$i" "$NETTOOL" serve-tcp "$(pod_ip "web$i"):8080" "web$i"
+		wait_listen "web$i" tcp 8080
+	done
+	out=$(client client tcp-clients "$(pod_ip web1):8080" 5)
+	expect_no_failures "$out"
+	printf '{"kind":"List","items":[%s,%s]}\n' "$(service default web 10.96.0.80 80 TCP)" \
+		"$(slice default web-1 web TCP 8080 "$(pod_ip web1)" "$(pod_ip web2)")" >"$WORK/services.json.tmp"
+	mv "$WORK/services.json.tmp" "$WORK/services.json"
+	wait_for "$CLI" --pin-dir "$PIN" service get 10.96.0.80:80/tcp
+	out=$(client client tcp-clients 10.96.0.80:80 60)
+	expect_no_failures "$out"
+	expect_spread "$out" web1 10
+	expect_spread "$out" web2 10
+	# socket LB on: a cgroup for the client, the agent attaches to it
+	kill "$AGENT_PID"
+	wait "$AGENT_PID" 2>/dev/null || true
+	CGROUP="$(cgroup2_root)/bpfnet-it-$$-$RANDOM"
+	mkdir "$CGROUP"
+	start_datapath --cgroup "$CGROUP"
+	before=$(stat_of sock_connect_xlate)
+	out=$(client client tcp-clients 10.96.0.80:80 60)
+	expect_no_failures "$out"
+	expect_spread "$out" web1 10
+	expect_spread "$out" web2 10
+	[ "$(($(stat_of sock_connect_xlate) - before))" -ge 60 ] || fail "socket LB not used"
+}
+
+# 50 ADDs at once: 50 different addresses. Then a /29 runs out.
+cni_parallel_adds_and_exhaustion() {
+	local i out pids=()
+	start_datapath
+	for i in $(seq 1 50); do
+		new_netns "p$i"
+	done
+	for i in $(seq 1 50); do
+		conf | cni ADD "cid-$i" eth0 "/run/netns/$(pod_ns "p$i")" >"$WORK/add-$i.json" 2>&1 &
+		pids+=($!)
+	done
+	for i in "${pids[@]}"; do
+		wait "$i" || fail "a parallel ADD failed: $(cat "$WORK"/add-*.json | jq -c 'select(.code)' | head -3)"
+	done
+	[ "$(jq -r '.ips[0].address' "$WORK"/add-*.json | sort -u | wc -l)" = 50 ] ||
+		fail "duplicate addresses: $(jq -r '.ips[0].address' "$WORK"/add-*.json | sort | uniq -d)"
+	[ "$(alloc_files)" = 50 ] && [ "$(endpoints)" = 50 ] || fail "allocations/endpoints != 50"
+	for i in $(seq 1 50); do
+		conf | cni DEL "cid-$i" eth0 "/run/netns/$(pod_ns "p$i")" >/dev/null || fail "DEL $i"
+	done
+	[ -z "$(host_links)" ] && [ "$(alloc_files)" = 0 ] && [ "$(endpoints)" = 0 ] ||
+		fail "leaks after DEL: links $(host_links | wc -l) allocs $(alloc_files) eps $(endpoints)"
+	# a /29 has 8 addresses: network, node, broadcast reserved -> 5 pods
+	for i in 1 2 3 4 5; do
+		conf 10.250.0.0/29 | cni ADD "small-$i" eth0 "/run/netns/$(pod_ns "p$i")" >/dev/null ||
+			fail "ADD $i in /29"
+	done
+	out=$(conf 10.250.0.0/29 | cni ADD small-6 eth0 "/run/netns/$(pod_ns p6)") && fail "6th ADD in a /29"
+	expect_code 101 "$out"
+	in_pod p6 ip link show eth0 >/dev/null 2>&1 && fail "exhausted ADD left eth0"
+	true
+}
+
+# 1,000 ADD/DEL cycles with faults mixed in: ADD killed part way (then
+# retried), netns deleted before DEL, DEL sent twice. Nothing leaks.
+cni_cycles_with_faults() {
+	local i netns out killed=0 rc prev
+	start_datapath
+	for i in $(seq 1 1000); do
+		new_netns "c$i"; netns=$NS_PATH
+		if [ $((i % 10)) = 0 ]; then
+			# kill -9 somewhere inside ADD, then the runtime retries
+			rc=0
+			conf | timeout -s KILL "0.00$((RANDOM % 9 + 1))" \
+				nsenter --net="/run/netns/$NODE_NS" env -i CNI_COMMAND=ADD \
+				CNI_CONTAINERID="c$i" CNI_IFNAME=eth0 CNI_NETNS="$netns" "$CNI_FAST" \
+				>/dev/null 2>&1 || rc=$?
+			[ $rc = 137 ] && killed=$((killed + 1))
+		fi
+		out=$(conf | cni ADD "c$i" eth0 "$netns" "$CNI_FAST") || fail "ADD $i: $out"
+		if [ $((i % 10)) = 0 ]; then
+			prev=$(conf | jq -c --argjson p "$out" '.prevResult = $p')
+			cni CHECK "c$i" eth0 "$netns" "$CNI_FAST" <<<"$prev" >/dev/null ||
+				fail "CHECK after a killed ADD $i: $(cni CHECK "c$i" eth0 "$netns" "$CNI_FAST" <<<"$prev")"
+		fi
+		if [ $((i % 13)) = 0 ]; then
+			ip netns del "$(pod_ns "c$i")"
+			netns=""
+		fi
+		conf | cni DEL "c$i" eth0 "$netns" "$CNI_FAST" >/dev/null || fail "DEL $i"
+		if [ $((i % 7)) = 0 ]; then
+			conf | cni DEL "c$i" eth0 "" "$CNI_FAST" >/dev/null || fail "second DEL $i"
+		fi
+		[ -n "$netns" ] && ip netns del "$(pod_ns "c$i")"
+	done
+	log "ADDs killed part way: $killed of 100"
+	[ -z "$(host_links)" ] || fail "leaked links: $(host_links | head)"
+	[ "$(alloc_files)" = 0 ] || fail "leaked allocations: $(alloc_files)"
+	[ "$(endpoints)" = 0 ] || fail "leaked endpoints: $(endpoints)"
+	[ -z "$(in_node ip route show | grep 10.244.)" ] || fail "leaked routes: $(in_node ip route show)"
+}
+
+# As the first plugin of a conflist: the runtime hands our result to the
+# next plugin as prevResult (bandwidth shapes the host veth it names), and
+# GC releases what the runtime no longer knows.
+cni_conflist_chain_and_gc() {
+	local netns out prev
+	start_datapath
+	new_netns p1; netns=$NS_PATH
+	out=$(conf | cni ADD cid-1 eth0 "$netns") || fail "ADD: $out"
+	prev=$(jq -nc --argjson p "$out" '{cniVersion: "1.0.0", name: "bpfnet-test", type: "bandwidth",
+		ingressRate: 8000000, ingressBurst: 100000, prevResult: $p}')
+	cni ADD cid-1 eth0 "$netns" "$REF_PLUGINS/bandwidth" <<<"$prev" >"$WORK/bw.json" ||
+		fail "bandwidth ADD: $(cat "$WORK/bw.json")"
+	in_node tc qdisc show dev "$(jq -r '.interfaces[0].name' <<<"$out")" | has tbf ||
+		fail "bandwidth did not find the host veth in prevResult"
+	jq -e '.ips[0].address == "10.244.0.2/32"' "$WORK/bw.json" >/dev/null ||
+		fail "prevResult not passed through the chain: $(cat "$WORK/bw.json")"
+	cni DEL cid-1 eth0 "$netns" "$REF_PLUGINS/bandwidth" <<<"$prev" >/dev/null
+	# GC (1.1): cid-2 is valid, cid-1 is not
+	new_netns p2
+	conf | cni ADD cid-2 eth0 "$NS_PATH" >/dev/null || fail "ADD cid-2"
+	conf | jq -c '.cniVersion = "1.1.0" | .["cni.dev/valid-attachments"] = [{containerID: "cid-2", ifname: "eth0"}]' |
+		cni GC "" "" "" || fail "GC"
+	[ "$(alloc_files)" = 1 ] && [ "$(host_links | wc -l)" = 1 ] && [ "$(endpoints)" = 1 ] ||
+		fail "GC: allocs $(alloc_files) links $(host_links | wc -l) endpoints $(endpoints)"
+	[ "$(pod_ip p2)" = 10.244.0.3 ] || fail "GC touched the valid pod"
+}
+
+[ -x "$REF_PLUGINS/ptp" ] || fail "Debian's containernetworking-plugins are missing (make deps)"
+run_case cni_protocol_errors cni_protocol_errors
+run_case cni_add_check_del cni_add_check_del
+run_case cni_before_agent_try_again cni_before_agent_try_again
+run_case cni_pods_reach_pods_and_services cni_pods_reach_pods_and_services
+run_case cni_parallel_adds_and_exhaustion cni_parallel_adds_and_exhaustion
+run_case cni_cycles_with_faults cni_cycles_with_faults
+run_case cni_conflist_chain_and_gc cni_conflist_chain_and_gc
