@@ -87,8 +87,9 @@ static void metrics(struct agent *a, struct buf *b)
 		   "bpfnet_ready %d\n", a->ready);
 	bprintf(b, "# HELP bpfnet_objects Kubernetes objects in the agent's cache.\n"
 		   "# TYPE bpfnet_objects gauge\n"
-		   "bpfnet_objects{kind=\"service\"} %zu\nbpfnet_objects{kind=\"endpointslice\"} %zu\n",
-		a->store.services.count, a->store.slices.count);
+		   "bpfnet_objects{kind=\"service\"} %zu\nbpfnet_objects{kind=\"endpointslice\"} %zu\n"
+		   "bpfnet_objects{kind=\"node\"} %zu\n",
+		a->store.services.count, a->store.slices.count, a->store.nodes.count);
 	bprintf(b, "# HELP bpfnet_rejected_objects_total Objects refused as malformed.\n"
 		   "# TYPE bpfnet_rejected_objects_total counter\n"
 		   "bpfnet_rejected_objects_total{kind=\"service\"} %lu\n"

@@ -158,6 +158,7 @@ static int start_list(struct kube_watch *w)
 
 	w->list_pending = true;
 	if (!w->cont) {
+		w->list_started = agent_now();
 		/* a new list: forget the marks of an abandoned one */
 		htab_free(&w->seen);
 		if (htab_init(&w->seen, 1024))
@@ -387,7 +388,7 @@ static void list_page_done(struct kube_watch *w)
 	const char *rv = doc ? meta_rv(doc) : NULL;
 	const cJSON *it;
 	char key[OBJECT_KEY_MAX];
-	double since = w->started;
+	double since = w->list_started;
 
 	if (!cJSON_IsArray(items) || !rv || strlen(rv) >= sizeof(w->rv)) {
 		cJSON_Delete(doc);
@@ -420,8 +421,9 @@ static void list_page_done(struct kube_watch *w)
 	memset(&w->seen, 0, sizeof(w->seen));
 	w->listed = true;
 	w->failures = 0;
-	log_msg(LOG_INFO, "api listed", "kind=%s objects=%zu rv=%s ms=%.1f", kube_kind_name[w->kind],
-		apply_table(a, w->kind)->count, w->rv, (agent_now() - since) * 1e3);
+	log_msg(LOG_INFO, "api listed", "kind=%s objects=%zu rv=%s pages_ms=%.1f",
+		kube_kind_name[w->kind], apply_table(a, w->kind)->count, w->rv,
+		(agent_now() - since) * 1e3);
 	publish(a, &w->aff, since);
 	maybe_first_sync(a, since);
 	if (start_watch(w))

@@ -49,6 +49,7 @@ struct kube_watch {
 	bool auth_failed;          /* the last response was 401 */
 	char why[256];             /* the last failure, for the log */
 	double started, last_byte, retry_at;
+	double list_started;       /* the first page of the list in progress */
 	unsigned failures, events_this_watch;
 	unsigned timeout_s;        /* the timeoutSeconds of the current watch */
 };

@@ -16,6 +16,14 @@ if [ "$(id -u)" -ne 0 ]; then
 	exit 1
 fi
 
+# One run at a time: the sweep below removes other runs' work directories
+# (their bpffs mounts live in private mount namespaces, invisible here).
+exec 9>/tmp/bpfnet-tests.lock
+if ! flock -n 9; then
+	echo "another bpfnet test run holds /tmp/bpfnet-tests.lock; waiting for it"
+	flock 9
+fi
+
 results=$(mktemp)
 trap 'rm -f "$results"' EXIT
 

@@ -9,6 +9,7 @@
 #define BPFNET_BPF_LB_PKT_H
 
 #include "conntrack.h"
+#include "deliver.h"
 #include "frag.h"
 #include "icmp.h"
 #include "lb.h"
@@ -87,7 +88,7 @@ static __always_inline int lb_pkt_service(struct __sk_buff *skb, struct pkt *p,
 	}
 	if (nat_rewrite_dst(skb, p, be_addr, be_port))
 		return drop_pkt(skb, p, BPFNET_DROP_CSUM_ERROR);
-	return TC_ACT_OK;
+	return deliver_local(skb, p, be_addr);
 }
 
 /* Mark the SERVICE entry of a flow whose first reply just went by, so it
@@ -115,7 +116,7 @@ static __always_inline int lb_pkt_reply(struct __sk_buff *skb, struct pkt *p)
 	ct = bpf_map_lookup_elem(&ct_v1, &key);
 	if (!ct) {
 		stat_verdict(BPFNET_STAT_PASS, skb->len);
-		return TC_ACT_OK;
+		return deliver_local(skb, p, p->daddr);
 	}
 	svc_id = ct->svc_id;
 	rn = bpf_map_lookup_elem(&revnat_v1, &svc_id);
@@ -137,7 +138,7 @@ static __always_inline int lb_pkt_reply(struct __sk_buff *skb, struct pkt *p)
 	if (nat_rewrite_src(skb, p, rn->addr, rn->port))
 		return drop_pkt(skb, p, BPFNET_DROP_CSUM_ERROR);
 	stat_verdict(BPFNET_STAT_REVNAT, skb->len);
-	return TC_ACT_OK;
+	return deliver_local(skb, p, p->daddr);
 }
 
 static __always_inline int lb_pkt_icmp(struct __sk_buff *skb, const struct pkt *p)

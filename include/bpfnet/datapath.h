@@ -293,7 +293,8 @@ struct bpfnet_svc_name {
 	X(SOCK_RECVMSG_XLATE, "sock_recvmsg_xlate")                    \
 	X(SOCK_PEERNAME_XLATE, "sock_getpeername_xlate")               \
 	X(SOCK_REJECT, "sock_reject_no_backend")                       \
-	X(CT_REOPEN, "ct_reopen")
+	X(CT_REOPEN, "ct_reopen")                                      \
+	X(LOCAL_DELIVERY, "local_delivery") /* also counted: to a local pod's veth */
 
 /* Drop reasons; X(enum suffix, CLI name). */
 #define BPFNET_DROP_LIST(X)                                          \

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Agent benchmark: cold sync of 10,000 services x 10 endpoints (time until
 # /readyz, split into read, parse and map writes), single endpoint changes
-# with 10,000 services loaded, and peak RSS. Source: a services file (the
-# Kubernetes API client is not built yet; this measures everything behind
-# the source). Runs in a private netns and bpffs; socket LB off.
+# with 10,000 services loaded, and peak RSS. First from a services file,
+# then the same through the Kubernetes API served by
+# tests/helpers/test-apiserver.py (list pages, then watch events).
+# Runs in a private netns and bpffs; socket LB off.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BIN=$(realpath "${OUT:-build}")
@@ -86,3 +87,67 @@ echo "  (the file source re-reads the whole file and polls it every 200 ms; a wa
 echo "   carries one object, so with the API source only the map-write part remains)"
 rss=$(awk '/VmHWM/ { print $2 }' "/proc/$AGENT/status")
 printf '  agent peak RSS: %.1f MiB (target <= 32 MiB; kube-proxy ~210 MB)\n' "$(echo "$rss / 1024" | bc -l)"
+
+# ---- the same through the Kubernetes API (tests/helpers/test-apiserver.py) ----
+kill "$AGENT"
+wait "$AGENT" 2>/dev/null || true
+AGENT=""
+API_PID=""
+api_cleanup() {
+	if [ -n "$API_PID" ]; then kill "$API_PID" 2>/dev/null || true; wait "$API_PID" 2>/dev/null || true; fi
+	cleanup
+}
+trap api_cleanup EXIT
+
+# slice_obj I LAST: service I's slice with its last endpoint at 10.200.x.LAST
+slice_obj() {
+	awk -v i="$1" -v eps="$EPS" -v last="$2" 'BEGIN {
+		printf "{\"apiVersion\":\"discovery.k8s.io/v1\",\"kind\":\"EndpointSlice\",\"metadata\":{\"name\":\"s%d-abcde\",\"namespace\":\"bench\",\"labels\":{\"kubernetes.io/service-name\":\"s%d\"}},\"addressType\":\"IPv4\",\"ports\":[{\"name\":\"http\",\"protocol\":\"TCP\",\"port\":8080}],\"endpoints\":[", i, i
+		for (e = 0; e < eps; e++) {
+			k = i * eps + e
+			a = e == eps - 1 ? sprintf("10.200.%d.%d", int(last / 256) % 256, last % 256) : sprintf("10.%d.%d.%d", 128 + int(k / 65536), int(k / 256) % 256, k % 256)
+			printf "%s{\"addresses\":[\"%s\"],\"conditions\":{\"ready\":true,\"serving\":true,\"terminating\":false},\"nodeName\":\"node-1\"}", e ? "," : "", a
+		}
+		printf "]}"
+	}'
+}
+
+echo
+gen "$WORK/services.json" -1
+nsenter --net="/run/netns/$NS" /usr/bin/python3 tests/helpers/test-apiserver.py --listen 127.0.0.1:6443 \
+	--control 127.0.0.1:6444 --objects "$WORK/services.json" --ready-file "$WORK/api.ready" \
+	2>"$WORK/api.log" &
+API_PID=$!
+until [ -f "$WORK/api.ready" ]; do sleep 0.05; kill -0 "$API_PID" || { cat "$WORK/api.log"; exit 1; }; done
+echo "== agent via the Kubernetes API: cold sync of $N services x $EPS endpoints (pages of 500)"
+start=$(date +%s.%N)
+nsenter --net="/run/netns/$NS" "$BIN/bin/bpfnetd" --k8s-api-server http://127.0.0.1:6443 \
+	--pin-dir "$WORK/bpffs/api" --cgroup none --http-addr 127.0.0.1:9877 --node-name node-1 \
+	--state-dir "$WORK/state" --max-services 32768 --max-backends 262144 --max-slots 524288 \
+	2>"$WORK/agent-api.log" &
+AGENT=$!
+until nsenter --net="/run/netns/$NS" curl -fsS -o /dev/null http://127.0.0.1:9877/readyz 2>/dev/null; do
+	sleep 0.005
+	kill -0 "$AGENT" || { cat "$WORK/agent-api.log"; exit 1; }
+done
+ready=$(echo "$(date +%s.%N) - $start" | bc -l)
+printf '  ready after %.3f s; most of it is the Python test server building its pages:\n' "$ready"
+grep -o 'kind=[A-Za-z]* objects=[0-9]* rv=[0-9]* pages_ms=[0-9.]*' "$WORK/agent-api.log" | sed 's/^/    listed: /'
+
+metric() { nsenter --net="/run/netns/$NS" curl -fsS http://127.0.0.1:9877/metrics | awk -v m="$1" '$1 == m { print $2 }'; }
+echo "== agent via the API: $CHANGES single endpoint changes (watch events) with $N services loaded"
+count0=$(metric bpfnet_event_to_map_seconds_count)
+sum0=$(metric bpfnet_event_to_map_seconds_sum)
+fast0=$(metric 'bpfnet_event_to_map_seconds_bucket{le="0.005"}')
+for c in $(seq 1 "$CHANGES"); do
+	before=$(metric 'bpfnet_syncs_total{kind="service"}')
+	slice_obj $((c * 97 % N)) "$c" | nsenter --net="/run/netns/$NS" curl -fsS -o /dev/null \
+		-X POST --data-binary @- http://127.0.0.1:6444/objects
+	until [ "$(metric 'bpfnet_syncs_total{kind="service"}')" -gt "$before" ]; do sleep 0.002; done
+done
+count=$(($(metric bpfnet_event_to_map_seconds_count) - count0))
+printf '  event received -> maps written: mean %.3f ms over %d events; %d of them within 5 ms (target: 20 ms)\n' \
+	"$(echo "($(metric bpfnet_event_to_map_seconds_sum) - $sum0) * 1000 / $count" | bc -l)" "$count" \
+	"$(($(metric 'bpfnet_event_to_map_seconds_bucket{le="0.005"}') - fast0))"
+rss=$(awk '/VmHWM/ { print $2 }' "/proc/$AGENT/status")
+printf '  agent peak RSS: %.1f MiB (target <= 32 MiB)\n' "$(echo "$rss / 1024" | bc -l)"

@@ -10,7 +10,7 @@ CTL=$BIN/bench/bpfnet-testctl
 NETTOOL=$BIN/bench/nettool
 ROUNDS=${ROUNDS:-11}
 CONNECTS=${CONNECTS:-10000}
-PARTS=${PARTS:-tc connect agent} # which benchmarks to run
+PARTS=${PARTS:-tc connect agent cni} # which benchmarks to run
 
 [ "$(id -u)" -eq 0 ] || { echo "benchmarks need root"; exit 1; }
 
@@ -38,6 +38,10 @@ if [[ " $PARTS " == *" tc "* ]]; then
 fi
 if [[ " $PARTS " == *" agent "* ]]; then
 	OUT=$OUT bash tests/bench/agent.sh
+fi
+if [[ " $PARTS " == *" cni "* ]]; then
+	echo
+	OUT=$OUT bash tests/bench/cni.sh
 fi
 [[ " $PARTS " == *" connect "* ]] || exit 0
 

@@ -156,10 +156,11 @@ expect_no_failures() {
 
 # run_case NAME FUNCTION: one case, isolated, with its PASS/FAIL/SKIP line.
 run_case() {
-	local name=$1 fn=$2 rc out
+	local name=$1 fn=$2 rc out t0 took
 	if [ -n "${TESTS:-}" ] && [[ "integration/$name" != *"$TESTS"* ]]; then
 		return 0
 	fi
+	t0=$(date +%s%N)
 	out=$( (
 		set -euo pipefail
 		trap env_teardown EXIT
@@ -167,14 +168,16 @@ run_case() {
 		"$fn"
 	) 2>&1)
 	rc=$?
+	took=$(( ($(date +%s%N) - t0) / 100000000 ))
+	took="($((took / 10)).$((took % 10)) s)"
 	case $rc in
-	0) echo "PASS integration/$name" ;;
+	0) echo "PASS integration/$name $took" ;;
 	77)
-		echo "SKIP integration/$name"
+		echo "SKIP integration/$name $took"
 		grep '^SKIPPED' <<<"$out" | sed 's/^/    /'
 		;;
 	*)
-		echo "FAIL integration/$name"
+		echo "FAIL integration/$name $took"
 		tail -n 40 <<<"$out" | sed 's/^/    /'
 		;;
 	esac

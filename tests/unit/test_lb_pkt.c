@@ -542,3 +542,70 @@ TEST(new_flows_spread_evenly_over_backends)
 		if (hits[b] < 863 || hits[b] > 1137) /* sigma = sqrt(4000*.25*.75) = 27.4 */
 			FAIL("backend %d got %u of 4000 flows", b, hits[b]);
 }
+
+/* Set the TTL of a built packet and fix its IP checksum. */
+static void set_ttl(struct pkt_buf *b, uint8_t ttl)
+{
+	uint8_t *ip = b->data + ETH_HLEN_;
+	uint16_t c;
+
+	ip[8] = ttl;
+	ip[10] = ip[11] = 0;
+	c = csum16(ip, pkt_ihl(b), 0);
+	memcpy(ip + 10, &c, 2);
+}
+
+/* A packet for a pod registered in endpoint_v1 leaves straight through
+ * that pod's veth: MACs of the veth pair, TTL one less, checksum fixed. */
+TEST(local_pods_get_packets_redirected_to_their_veth)
+{
+	static const uint8_t pod_mac[6] = { 0x02, 0, 0, 0, 0, 0x0b };
+	static const uint8_t host_mac[6] = { 0x02, 0, 0, 0, 1, 0x0b };
+	struct bpfnet_endpoint ep = { .ifindex = 4242 };
+	struct pkt_spec s = tcp_spec(CLIENT, 40000, VIP, 80, TCP_SYN);
+	struct pkt_buf in, want;
+	struct tc_result r;
+
+	memcpy(ep.pod_mac, pod_mac, 6);
+	memcpy(ep.host_mac, host_mac, 6);
+	svc_set(f, VIP, 80, IPPROTO_TCP, 7, 1, 8080, 100);
+	ASSERT_OK(bpfnet_endpoint_upsert(&f->maps, htonl(BACKEND(1)), &ep), "register endpoint");
+
+	/* through the service: DNAT, then delivery */
+	pkt_build(&in, &s);
+	run_tc(f, &in, &r);
+	ASSERT_EQ(r.retval, TC_ACT_REDIRECT, "service flow to a local backend");
+	s.daddr = BACKEND(1);
+	s.dport = 8080;
+	pkt_build(&want, &s);
+	set_ttl(&want, 63);
+	memcpy(want.data, pod_mac, 6);
+	memcpy(want.data + 6, host_mac, 6);
+	ASSERT_EQ(r.out.len, want.len, "length");
+	ASSERT_MEM_EQ(r.out.data, want.data, want.len, "DNATed and delivered");
+	ASSERT_CSUMS(&r.out, "delivered SYN");
+
+	/* pod to pod, no service */
+	s = tcp_spec(CLIENT, 40001, BACKEND(1), 8080, TCP_SYN);
+	pkt_build(&in, &s);
+	run_tc(f, &in, &r);
+	ASSERT_EQ(r.retval, TC_ACT_REDIRECT, "pod to local pod");
+	ASSERT_MEM_EQ(r.out.data, pod_mac, 6, "destination MAC");
+	ASSERT_EQ(r.out.data[ETH_HLEN_ + 8], 63, "TTL");
+	ASSERT_CSUMS(&r.out, "pod to pod");
+	ASSERT_EQ(stat_packets(f, BPFNET_STAT_LOCAL_DELIVERY), 2, "local_delivery counter");
+
+	/* TTL 1: the kernel must answer time exceeded, so it gets the packet */
+	set_ttl(&in, 1);
+	run_tc(f, &in, &r);
+	ASSERT_EQ(r.retval, TC_ACT_OK, "TTL 1 verdict");
+	ASSERT_MEM_EQ(r.out.data, in.data, in.len, "TTL 1 untouched");
+
+	/* a pod reaching itself (hairpin): its own veth is where it came from */
+	ep.ifindex = 1; /* BPF_PROG_TEST_RUN runs on loopback, ifindex 1 */
+	ASSERT_OK(bpfnet_endpoint_upsert(&f->maps, htonl(BACKEND(1)), &ep), "endpoint on lo");
+	set_ttl(&in, 64);
+	run_tc(f, &in, &r);
+	ASSERT_EQ(r.retval, TC_ACT_OK, "hairpin left to the kernel");
+	ASSERT_EQ(stat_packets(f, BPFNET_STAT_LOCAL_DELIVERY), 2, "no delivery counted");
+}

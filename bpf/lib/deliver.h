@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Local delivery: a packet for a pod on this node goes straight out of that
+ * pod's host veth, as the endpoints map (written by the CNI plugin) says,
+ * instead of through the host's routing and neighbour tables. It behaves
+ * like one routed hop: TTL decremented, MACs of the veth pair.
+ */
+#ifndef BPFNET_BPF_DELIVER_H
+#define BPFNET_BPF_DELIVER_H
+
+#include "csum.h"
+#include "maps.h"
+#include "parse.h"
+#include "stats.h"
+
+static __always_inline int deliver_local(struct __sk_buff *skb, const struct pkt *p, __be32 daddr)
+{
+	struct bpfnet_endpoint *ep = bpf_map_lookup_elem(&endpoint_v1, &daddr);
+	void *data, *data_end;
+	struct ethhdr *eth;
+	struct iphdr *ip;
+	__u16 old, new;
+
+	/* not a local pod, or the sender itself (hairpin): the kernel decides */
+	if (!ep || ep->ifindex == skb->ifindex)
+		return TC_ACT_OK;
+	/* the rewrites before may have moved the packet: fresh pointers */
+	data = (void *)(long)skb->data;
+	data_end = (void *)(long)skb->data_end;
+	eth = data;
+	ip = data + ETH_HLEN;
+	if (p->l3_off != ETH_HLEN || (void *)(ip + 1) > data_end)
+		return TC_ACT_OK;
+	if (ip->ttl <= 1)
+		return TC_ACT_OK; /* the kernel sends the time-exceeded error */
+	old = *(__u16 *)&ip->ttl; /* TTL and protocol share a 16-bit word */
+	ip->ttl--;
+	new = *(__u16 *)&ip->ttl;
+	ip->check = csum_replace2(ip->check, old, new);
+	__builtin_memcpy(eth->h_dest, ep->pod_mac, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, ep->host_mac, ETH_ALEN);
+	stat_verdict(BPFNET_STAT_LOCAL_DELIVERY, skb->len);
+	return bpf_redirect(ep->ifindex, 0);
+}
+
+#endif
