@@ -214,15 +214,18 @@ cni_pods_reach_pods_and_services() {
 	[ "$(($(stat_of sock_connect_xlate) - before))" -ge 60 ] || fail "socket LB not used"
 }
 
-# 50 ADDs at once: 50 different addresses. Then a /29 runs out.
+# 50 ADDs at once: 50 different addresses. Then a /29 runs out. (The
+# sanitized build on the host; in the emulated VM the plain one, where the
+# point is the kernel and 50 sanitizer start-ups would take minutes.)
 cni_parallel_adds_and_exhaustion() {
-	local i out pids=()
+	local i out pids=() plugin=$CNI
+	[ -n "${BPFNET_IN_VM:-}" ] && plugin=$CNI_FAST
 	start_datapath
 	for i in $(seq 1 50); do
 		new_netns "p$i"
 	done
 	for i in $(seq 1 50); do
-		conf | cni ADD "cid-$i" eth0 "/run/netns/$(pod_ns "p$i")" >"$WORK/add-$i.json" 2>&1 &
+		conf | cni ADD "cid-$i" eth0 "/run/netns/$(pod_ns "p$i")" "$plugin" >"$WORK/add-$i.json" 2>&1 &
 		pids+=($!)
 	done
 	for i in "${pids[@]}"; do
