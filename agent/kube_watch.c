@@ -55,12 +55,15 @@ static void maybe_first_sync(struct agent *a, double since)
 
 	if (ks->synced || !ks->w[KIND_SERVICE].listed || !ks->w[KIND_SLICE].listed)
 		return;
+	double t0 = agent_now();
+
 	ks->synced = true;
-	log_msg(LOG_INFO, "api synced", "services=%zu slices=%zu nodes=%zu",
-		a->store.services.count, a->store.slices.count, a->store.nodes.count);
 	publish(a, &ks->pending, since);
 	affected_free(&ks->pending);
 	agent_full_sync_done(a);
+	log_msg(LOG_INFO, "api synced", "services=%zu slices=%zu nodes=%zu maps_ms=%.1f",
+		a->store.services.count, a->store.slices.count, a->store.nodes.count,
+		(agent_now() - t0) * 1e3);
 }
 
 /* ---- requests ---- */
@@ -159,6 +162,8 @@ static int start_list(struct kube_watch *w)
 	w->list_pending = true;
 	if (!w->cont) {
 		w->list_started = agent_now();
+		w->list_parse_s = w->list_apply_s = 0;
+		w->list_bytes = 0;
 		/* a new list: forget the marks of an abandoned one */
 		htab_free(&w->seen);
 		if (htab_init(&w->seen, 1024))
@@ -381,7 +386,10 @@ static void sweep_unlisted(struct kube_watch *w)
 static void list_page_done(struct kube_watch *w)
 {
 	struct agent *a = w->agent;
+	double t0 = agent_now();
 	cJSON *doc = cJSON_ParseWithLength(w->body, w->body_len);
+	double t1 = agent_now();
+	size_t page_bytes = w->body_len;
 	const cJSON *items = doc ? cJSON_GetObjectItemCaseSensitive(doc, "items") : NULL;
 	const cJSON *meta = doc ? cJSON_GetObjectItemCaseSensitive(doc, "metadata") : NULL;
 	const cJSON *cont = meta ? cJSON_GetObjectItemCaseSensitive(meta, "continue") : NULL;
@@ -405,6 +413,9 @@ static void list_page_done(struct kube_watch *w)
 			htab_put(&w->seen, key, strlen(key), (void *)1, NULL);
 		apply_put(a, w->kind, it, &w->aff);
 	}
+	w->list_parse_s += t1 - t0;
+	w->list_apply_s += agent_now() - t1;
+	w->list_bytes += page_bytes;
 	free(w->cont);
 	w->cont = NULL;
 	if (cJSON_IsString(cont) && cont->valuestring[0])
@@ -421,9 +432,10 @@ static void list_page_done(struct kube_watch *w)
 	memset(&w->seen, 0, sizeof(w->seen));
 	w->listed = true;
 	w->failures = 0;
-	log_msg(LOG_INFO, "api listed", "kind=%s objects=%zu rv=%s pages_ms=%.1f",
-		kube_kind_name[w->kind], apply_table(a, w->kind)->count, w->rv,
-		(agent_now() - since) * 1e3);
+	log_msg(LOG_INFO, "api listed",
+		"kind=%s objects=%zu rv=%s bytes=%zu pages_ms=%.1f parse_ms=%.1f apply_ms=%.1f",
+		kube_kind_name[w->kind], apply_table(a, w->kind)->count, w->rv, w->list_bytes,
+		(agent_now() - since) * 1e3, w->list_parse_s * 1e3, w->list_apply_s * 1e3);
 	publish(a, &w->aff, since);
 	maybe_first_sync(a, since);
 	if (start_watch(w))

@@ -50,6 +50,8 @@ struct kube_watch {
 	char why[256];             /* the last failure, for the log */
 	double started, last_byte, retry_at;
 	double list_started;       /* the first page of the list in progress */
+	double list_parse_s, list_apply_s; /* its JSON parsing and caching so far */
+	size_t list_bytes;
 	unsigned failures, events_this_watch;
 	unsigned timeout_s;        /* the timeoutSeconds of the current watch */
 };

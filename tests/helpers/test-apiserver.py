@@ -127,7 +127,8 @@ def status(code, reason, message):
             "message": message, "reason": reason, "code": code}
 
 
-class ApiHandler(BaseHTTPRequestHandler):
+class JsonHandler(BaseHTTPRequestHandler):
+    """HTTP/1.1 (keep-alive, chunked) answering JSON; no access log."""
     protocol_version = "HTTP/1.1"
     state = None
 
@@ -141,6 +142,9 @@ class ApiHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
+
+
+class ApiHandler(JsonHandler):
 
     def write_chunked(self, data):
         """Write @data as chunks of knobs.chunk bytes, knobs.delay apart."""
@@ -298,20 +302,7 @@ class ApiHandler(BaseHTTPRequestHandler):
             self.close_connection = True
 
 
-class ControlHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    state = None
-
-    def log_message(self, fmt, *args):
-        pass
-
-    def reply(self, code, doc):
-        body = json.dumps(doc).encode()
-        self.send_response(code)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+class ControlHandler(JsonHandler):
 
     def body(self):
         n = int(self.headers.get("Content-Length") or 0)
@@ -321,11 +312,11 @@ class ControlHandler(BaseHTTPRequestHandler):
         st = self.state
         with st.lock:
             if self.path == "/requests":
-                return self.reply(200, st.requests)
+                return self.send_json(200, st.requests)
             if self.path == "/state":
-                return self.reply(200, {"rv": st.rv, "watches": len(st.watches),
+                return self.send_json(200, {"rv": st.rv, "watches": len(st.watches),
                                         "objects": {k: len(v) for k, v in st.objects.items()}})
-        self.reply(404, {"error": "no such control"})
+        self.send_json(404, {"error": "no such control"})
 
     def do_POST(self):
         st = self.state
@@ -336,10 +327,10 @@ class ControlHandler(BaseHTTPRequestHandler):
                 rv = 0
                 for o in items:
                     rv = st.put(o)
-                return self.reply(200, {"rv": rv})
+                return self.send_json(200, {"rv": rv})
             if self.path == "/compact":
                 st.compact()
-                return self.reply(200, {"compacted": st.compacted})
+                return self.send_json(200, {"compacted": st.compacted})
             if self.path == "/drop":
                 with st.lock:
                     st.generation += 1
@@ -349,7 +340,7 @@ class ControlHandler(BaseHTTPRequestHandler):
                         except OSError:
                             pass
                     st.lock.notify_all()
-                return self.reply(200, {"dropped": True})
+                return self.send_json(200, {"dropped": True})
             if self.path == "/knobs":
                 with st.lock:
                     for k, v in doc.items():
@@ -357,21 +348,21 @@ class ControlHandler(BaseHTTPRequestHandler):
                             raise ValueError("unknown knob " + k)
                         st.knobs[k] = v
                     st.lock.notify_all()
-                return self.reply(200, st.knobs)
+                return self.send_json(200, st.knobs)
             if self.path == "/tokens":
                 with st.lock:
                     st.tokens = set(doc)
-                return self.reply(200, sorted(st.tokens))
+                return self.send_json(200, sorted(st.tokens))
         except (ValueError, KeyError, TypeError, AttributeError) as e:
-            return self.reply(400, {"error": str(e)})
-        self.reply(404, {"error": "no such control"})
+            return self.send_json(400, {"error": str(e)})
+        self.send_json(404, {"error": "no such control"})
 
     def do_DELETE(self):
         parts = self.path.strip("/").split("/")
         if len(parts) != 4 or parts[0] != "objects":
-            return self.reply(404, {"error": "DELETE /objects/KIND/NS/NAME"})
+            return self.send_json(404, {"error": "DELETE /objects/KIND/NS/NAME"})
         rv = self.state.delete(parts[1], parts[2], parts[3])
-        self.reply(200 if rv else 404, {"rv": rv})
+        self.send_json(200 if rv else 404, {"rv": rv})
 
 
 def main():

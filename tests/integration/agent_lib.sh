@@ -64,3 +64,19 @@ web_pods() { # web_pods N: pods web0..web(N-1) with TCP and UDP servers
 		wait_listen "web$i" udp 5353
 	done
 }
+
+# loop_start SECONDS: pod "client" connects to 10.96.0.80:80 over and over
+loop_start() {
+	client client tcp-loop 10.96.0.80:80 "$1" >"$WORK/loop.out" 2>&1 &
+	LOOP_PID=$!
+}
+
+# loop_expect_no_failures: wait for the loop; not one connection failed
+loop_expect_no_failures() {
+	local out
+	wait "$LOOP_PID" || true
+	out=$(cat "$WORK/loop.out")
+	log "$out"
+	expect_no_failures "$out"
+}
+LOOP_PID=""

@@ -44,13 +44,11 @@ agent_serves_a_service() {
 # Scale up, roll (terminating first, removed later, server stopped last)
 # while a client loop runs: not one failed connection.
 agent_scale_and_roll_without_failures() {
-	local out loop
 	web_pods 3
 	write_services "$(service default web 10.96.0.80 80 TCP)" \
 		"$(slice default web-1 web TCP 8080 10.244.0.10 10.244.0.11)"
 	start_agent
-	client client tcp-loop 10.96.0.80:80 7 >"$WORK/loop.out" 2>&1 &
-	loop=$!
+	loop_start 7
 	sleep 1
 	write_services "$(service default web 10.96.0.80 80 TCP)" \
 		"$(slice default web-1 web TCP 8080 10.244.0.10 10.244.0.11 10.244.0.12)"
@@ -70,25 +68,20 @@ agent_scale_and_roll_without_failures() {
 	sleep 0.5
 	write_services "$(service default web 10.96.0.80 80 TCP)" \
 		"$(slice default web-1 web TCP 8080 10.244.0.12)"
-	wait "$loop" || true
-	out=$(cat "$WORK/loop.out")
-	log "$out"
 	log "agent: $(grep -c 'services file applied' "$WORK/agent.log") file versions applied"
-	expect_no_failures "$out"
-	expect_spread "$out" web2 1
+	loop_expect_no_failures
+	expect_spread "$(cat "$WORK/loop.out")" web2 1
 	[ "$(metric 'bpfnet_syncs_total{kind="service"}')" -ge 5 ] || fail "changes not synced"
 }
 
 # kill -9 mid-traffic and start again: the datapath never stops, and the
 # new agent rewrites nothing that did not change.
 agent_kill9_restart_hitless() {
-	local out loop
 	web_pods 2
 	write_services "$(service default web 10.96.0.80 80 TCP)" \
 		"$(slice default web-1 web TCP 8080 10.244.0.10 10.244.0.11)"
 	start_agent
-	client client tcp-loop 10.96.0.80:80 5 >"$WORK/loop.out" 2>&1 &
-	loop=$!
+	loop_start 5
 	sleep 1
 	kill -9 "$AGENT_PID"
 	wait "$AGENT_PID" 2>/dev/null || true
@@ -96,10 +89,7 @@ agent_kill9_restart_hitless() {
 	start_agent
 	[ "$(metric 'bpfnet_map_writes_total{op="service_write"}')" = 0 ] ||
 		fail "restart rewrote services: $(http_get /metrics | grep map_writes)"
-	wait "$loop" || true
-	out=$(cat "$WORK/loop.out")
-	log "$out"
-	expect_no_failures "$out"
+	loop_expect_no_failures
 	grep -q "adopted_frontends=1" "$WORK/agent.log" || fail "pinned state not adopted"
 }
 
