@@ -30,7 +30,7 @@ ARCH_INC := /usr/include/$(shell $(CC) -dumpmachine 2>/dev/null)
 BPF_CFLAGS := -O2 -g -target bpf -Wall -Werror -Iinclude -I$(ARCH_INC)
 CFLAGS     ?= -O2 -g
 CFLAGS     += -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter -Wno-format-truncation \
-              -Iinclude -Ilib -Iagent -I$(OUT)/skel -MMD -MP
+              -Iinclude -Ilib -Iagent -Icni-plugin -I$(OUT)/skel -MMD -MP
 SAN_FLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDLIBS     := -lbpf -lelf -lz
 
@@ -136,10 +136,13 @@ NETTOOL_SRCS := tests/helpers/nettool.c
 VREPORT_SRCS := tests/helpers/bpfnet-verifier-report.c
 BENCH_SRCS := tests/bench/bench_datapath.c tests/unit/packet.c
 
-$(OUT)/tests/bpfnet-unit: $(call obj-san,$(UNIT_SRCS) $(LIB_SRCS) $(AGENT_LIB_SRCS))
+# the CNI plugin's netlink and IPAM modules are unit-tested on their own
+CNI_LIB_SRCS = $(filter-out cni-plugin/main.c cni-plugin/commands.c,$(CNI_SRCS))
+
+$(OUT)/tests/bpfnet-unit: $(call obj-san,$(UNIT_SRCS) $(LIB_SRCS) $(AGENT_LIB_SRCS) $(CNI_LIB_SRCS))
 	$(call msg,LINK,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(SAN_FLAGS) $^ -o $@ $(LDLIBS) -lcjson -lcurl -lyaml
+	$(Q)$(CC) $(SAN_FLAGS) $^ -o $@ $(LDLIBS) -lcjson -lcurl -lyaml -lmnl
 
 $(OUT)/tests/bpfnet-testctl: $(call obj-san,$(TESTCTL_SRCS) $(LIB_SRCS))
 	$(call msg,LINK,$@)

@@ -9,7 +9,7 @@ PACKAGES=(
 	libmnl-dev libcjson-dev libcurl4-openssl-dev libyaml-dev
 	iproute2 util-linux procps dnsmasq-base bc jq curl
 	qemu-system-x86 busybox-static cpio kmod xz-utils zstd
-	python3 openssl containernetworking-plugins podman runc
+	python3 openssl containernetworking-plugins podman runc iptables
 )
 
 missing=()
