@@ -104,7 +104,23 @@ static __always_inline void lb_pkt_mark_replied(const struct pkt *p, const struc
 		fwd->flags |= BPFNET_CT_F_SEEN_REPLY;
 }
 
-/* A packet from a backend back to a client: reverse NAT if we translated the flow. */
+/* A new TCP connection straight to a pod may reuse the 4-tuple of an
+ * earlier flow that went through a service (the client's kernel sees two
+ * different destinations). That flow's leftover reply entry would rewrite
+ * the new connection's SYN-ACK to come from the VIP: drop the entry. */
+static __always_inline void lb_pkt_forget_stale_reply(const struct pkt *p)
+{
+	struct bpfnet_ct_key key;
+
+	if (p->proto != IPPROTO_TCP ||
+	    (p->tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) != TCP_FLAG_SYN)
+		return;
+	ct_key_init(&key, p->daddr, p->saddr, p->dport, p->sport, p->proto, BPFNET_CT_REPLY);
+	bpf_map_delete_elem(&ct_v1, &key);
+}
+
+/* A packet from a backend back to a client: reverse NAT if we translated the
+ * flow. Anything else not to a service passes (to a local pod directly). */
 static __always_inline int lb_pkt_reply(struct __sk_buff *skb, struct pkt *p)
 {
 	struct bpfnet_ct_value *ct;
@@ -112,6 +128,7 @@ static __always_inline int lb_pkt_reply(struct __sk_buff *skb, struct pkt *p)
 	struct bpfnet_ct_key key;
 	__u32 svc_id;
 
+	lb_pkt_forget_stale_reply(p);
 	ct_key_init(&key, p->saddr, p->daddr, p->sport, p->dport, p->proto, BPFNET_CT_REPLY);
 	ct = bpf_map_lookup_elem(&ct_v1, &key);
 	if (!ct) {

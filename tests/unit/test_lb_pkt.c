@@ -609,3 +609,36 @@ TEST(local_pods_get_packets_redirected_to_their_veth)
 	ASSERT_EQ(r.retval, TC_ACT_OK, "hairpin left to the kernel");
 	ASSERT_EQ(stat_packets(f, BPFNET_STAT_LOCAL_DELIVERY), 2, "no delivery counted");
 }
+
+/* The client opens a connection straight to the backend with the source
+ * port of an earlier flow through the service: the backend's SYN-ACK must
+ * reach it untranslated, not as if from the VIP. */
+TEST(direct_connection_reusing_a_service_flows_tuple)
+{
+	struct pkt_spec s = tcp_spec(CLIENT, 40000, VIP, 80, TCP_SYN);
+	struct bpfnet_ct_value ct;
+	struct tc_result r;
+	struct pkt_buf in;
+
+	svc_set(f, VIP, 80, IPPROTO_TCP, 7, 1, 8080, 100);
+	pkt_build(&in, &s);
+	run_tc(f, &in, &r); /* the service flow: DNAT to BACKEND(1):8080 */
+	ASSERT_OK(ct_get(f, BACKEND(1), CLIENT, 8080, 40000, IPPROTO_TCP, BPFNET_CT_REPLY, &ct),
+		  "reply entry of the service flow");
+
+	/* the same tuple, now direct: its SYN retires the old reply entry */
+	s = tcp_spec(CLIENT, 40000, BACKEND(1), 8080, TCP_SYN);
+	pkt_build(&in, &s);
+	run_tc(f, &in, &r);
+	ASSERT_EQ(r.retval, TC_ACT_OK, "direct SYN verdict");
+	ASSERT_MEM_EQ(r.out.data, in.data, in.len, "direct SYN untouched");
+	ASSERT_TRUE(ct_get(f, BACKEND(1), CLIENT, 8080, 40000, IPPROTO_TCP, BPFNET_CT_REPLY, &ct),
+		    "stale reply entry removed");
+
+	s = tcp_spec(BACKEND(1), 8080, CLIENT, 40000, TCP_SYN | TCP_ACK);
+	pkt_build(&in, &s);
+	run_tc(f, &in, &r);
+	ASSERT_EQ(r.retval, TC_ACT_OK, "SYN-ACK verdict");
+	ASSERT_MEM_EQ(r.out.data, in.data, in.len, "SYN-ACK not reverse-NATed");
+	ASSERT_EQ(stat_packets(f, BPFNET_STAT_REVNAT), 0, "no reverse NAT");
+}
