@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <cjson/cJSON.h>
 
+#include "readfile.h"
 #include "yaml_json.h"
 
 #define KUBECONFIG_MAX (4u << 20)
@@ -26,34 +27,6 @@ static int fail(char *err, size_t len, int code, const char *fmt, ...)
 	vsnprintf(err, len, fmt, ap);
 	va_end(ap);
 	return code;
-}
-
-static char *slurp(const char *path, size_t max, size_t *len, int *err)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	size_t n;
-
-	if (!f) {
-		*err = -errno;
-		return NULL;
-	}
-	buf = malloc(max + 1);
-	if (!buf) {
-		fclose(f);
-		*err = -ENOMEM;
-		return NULL;
-	}
-	n = fread(buf, 1, max + 1, f);
-	fclose(f);
-	if (n > max) {
-		free(buf);
-		*err = -EFBIG;
-		return NULL;
-	}
-	buf[n] = '\0';
-	*len = n;
-	return buf;
 }
 
 long base64_decode(const char *in, size_t inlen, unsigned char *out)
@@ -224,7 +197,7 @@ int kube_conn_from_kubeconfig(struct kube_conn *c, const char *path, const char 
 	cJSON *doc;
 	int ret = 0;
 
-	text = slurp(path, KUBECONFIG_MAX, &len, &ret);
+	text = read_file(path, KUBECONFIG_MAX, &len, &ret);
 	if (!text)
 		return fail(err, errlen, ret, "kubeconfig %s: %s", path, strerror(-ret));
 	doc = yaml_to_json(text, len, err, errlen);
@@ -358,7 +331,7 @@ const char *kube_conn_token(struct kube_conn *c, bool force)
 	if (!force && c->token && st.st_mtim.tv_sec == c->token_mtime.tv_sec &&
 	    st.st_mtim.tv_nsec == c->token_mtime.tv_nsec)
 		return c->token;
-	text = slurp(c->token_file, 64 * 1024, &len, &err);
+	text = read_file(c->token_file, 64 * 1024, &len, &err);
 	if (!text)
 		return c->token;
 	end = text + len;

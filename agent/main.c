@@ -23,6 +23,7 @@
 #include "bpfnet_lxc.skel.h"
 #include "bpfnet_sock.skel.h"
 #include "loader.h"
+#include "readfile.h"
 #include "translate.h"
 
 static volatile int stop_requested; /* set by SIGTERM/SIGINT */
@@ -165,20 +166,17 @@ static int set_option(struct agent_config *c, int id, const char *val)
 /* Keys of --config are the long option names; flags given later override. */
 static int load_config_file(struct agent_config *c, const char *path)
 {
-	FILE *f = fopen(path, "rb");
-	char buf[65536];
-	size_t n;
-	cJSON *doc, *it;
+	size_t len;
 	int err = 0;
+	char *text = read_file(path, 1u << 20, &len, &err);
+	cJSON *doc, *it;
 
-	if (!f) {
-		fprintf(stderr, "bpfnetd: --config %s: %s\n", path, strerror(errno));
-		return -errno;
+	if (!text) {
+		fprintf(stderr, "bpfnetd: --config %s: %s\n", path, strerror(-err));
+		return err;
 	}
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	doc = cJSON_Parse(buf);
+	doc = cJSON_ParseWithLength(text, len);
+	free(text);
 	if (!cJSON_IsObject(doc)) {
 		fprintf(stderr, "bpfnetd: --config %s: not a JSON object\n", path);
 		cJSON_Delete(doc);

@@ -12,6 +12,9 @@
 #include <string.h>
 
 #include "agent.h"
+#include "readfile.h"
+
+#define SERVICES_FILE_MAX (1u << 30)
 
 /* FNV-1a over the parsed tree (types, keys, values): a change detector
  * without printing every object back to text. */
@@ -43,29 +46,6 @@ static uint64_t json_digest(const cJSON *item, uint64_t h)
 static uint64_t digest(const cJSON *obj)
 {
 	return json_digest(obj->child, 14695981039346656037ull) | 1; /* 0 is "absent" */
-}
-
-static char *read_file(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	long n;
-
-	if (!f)
-		return NULL;
-	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0) {
-		buf = malloc((size_t)n + 1);
-		if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-			free(buf);
-			buf = NULL;
-		}
-		if (buf) {
-			buf[n] = '\0';
-			*len = (size_t)n;
-		}
-	}
-	fclose(f);
-	return buf;
 }
 
 /* Apply one object; marks its key (prefixed by kind) in @seen. */
@@ -132,6 +112,7 @@ int file_source_poll(struct agent *a)
 	cJSON *doc;
 	char *text;
 	size_t len;
+	int err = 0;
 	double since, t_read, t_parse, t_done;
 
 	if (stat(a->cfg.services_file, &st)) {
@@ -151,15 +132,16 @@ int file_source_poll(struct agent *a)
 	since = agent_now();
 	a->file.last = st;
 	a->file.seen = true;
-	text = read_file(a->cfg.services_file, &len);
+	text = read_file(a->cfg.services_file, SERVICES_FILE_MAX, &len, &err);
 	t_read = agent_now();
 	doc = text ? cJSON_ParseWithLength(text, len) : NULL;
 	free(text);
 	if (!doc) {
 		a->metrics.source_errors++;
-		log_msg(LOG_ERROR, "services file is not JSON", "path=%s (previous state kept)",
-			a->cfg.services_file);
-		return -EINVAL;
+		log_msg(LOG_ERROR, text ? "services file is not JSON" : "services file unreadable",
+			"path=%s error=\"%s\" (previous state kept)", a->cfg.services_file,
+			text ? "parse error" : strerror(-err));
+		return text ? -EINVAL : err;
 	}
 	if (htab_init(&seen, 1024)) {
 		cJSON_Delete(doc);
