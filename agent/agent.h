@@ -37,7 +37,7 @@ extern const double latency_bounds[LATENCY_BUCKETS];
 struct agent_metrics {
 	unsigned long rejected_services, rejected_slices, rejected_other;
 	unsigned long full_syncs, service_syncs, source_errors;
-	unsigned long api_errors, api_reconnects;
+	unsigned long api_errors, api_reconnects, api_relists, api_events;
 	unsigned long latency_count[LATENCY_BUCKETS + 1]; /* +Inf last */
 	double latency_sum;
 	unsigned long latency_n;

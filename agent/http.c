@@ -126,8 +126,12 @@ static void metrics(struct agent *a, struct buf *b)
 		   "# HELP bpfnet_api_errors_total Kubernetes API errors.\n"
 		   "# TYPE bpfnet_api_errors_total counter\nbpfnet_api_errors_total %lu\n"
 		   "# HELP bpfnet_api_reconnects_total Watch reconnects.\n"
-		   "# TYPE bpfnet_api_reconnects_total counter\nbpfnet_api_reconnects_total %lu\n",
-		m->source_errors, m->api_errors, m->api_reconnects);
+		   "# TYPE bpfnet_api_reconnects_total counter\nbpfnet_api_reconnects_total %lu\n"
+		   "# HELP bpfnet_api_relists_total Full lists after 410 Gone.\n"
+		   "# TYPE bpfnet_api_relists_total counter\nbpfnet_api_relists_total %lu\n"
+		   "# HELP bpfnet_api_watch_events_total Watch events received.\n"
+		   "# TYPE bpfnet_api_watch_events_total counter\nbpfnet_api_watch_events_total %lu\n",
+		m->source_errors, m->api_errors, m->api_reconnects, m->api_relists, m->api_events);
 
 	bprintf(b, "# HELP bpfnet_map_entries Entries per map.\n# TYPE bpfnet_map_entries gauge\n");
 	for (int id = 0; id < BPFNET_M_COUNT; id++) {

@@ -2,7 +2,6 @@
 #include "kube_watch.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -169,7 +168,6 @@ static int start_list(struct kube_watch *w)
 		if (htab_init(&w->seen, 1024))
 			return -ENOMEM;
 		affected_clear(&w->aff);
-		ks->lists++;
 	}
 	if (w->cont) {
 		char *esc = curl_easy_escape(NULL, w->cont, 0);
@@ -223,10 +221,8 @@ static void fail_request(struct kube_watch *w, const char *why)
 
 static void relist(struct kube_watch *w, const char *why)
 {
-	struct kube_source *ks = &w->agent->kube;
-
 	finish_request(w);
-	ks->relists++;
+	w->agent->metrics.api_relists++;
 	free(w->cont);
 	w->cont = NULL;
 	log_msg(LOG_INFO, "api relist", "kind=%s reason=\"%s\"", kube_kind_name[w->kind], why);
@@ -273,7 +269,7 @@ static int on_event(void *arg, const char *text, size_t len)
 	int ret = 0;
 
 	w->events_this_watch++;
-	a->kube.events++;
+	a->metrics.api_events++;
 	if (!cJSON_IsString(type) || !cJSON_IsObject(obj)) {
 		a->metrics.rejected_other++;
 		log_msg(LOG_WARN, "watch event rejected", "kind=%s reason=\"%s\"",
@@ -345,7 +341,7 @@ static size_t on_data(char *p, size_t size, size_t n, void *arg)
 			w->stream_error = true;
 			snprintf(w->why, sizeof(w->why), "watch stream unusable: %s", strerror(-err));
 		}
-		return 0; /* ends the transfer; finish_watch() decides what next */
+		return 0; /* ends the transfer; request_done() decides what next */
 	}
 	err = append_body(w, p, len, w->status == 200 ? LIST_PAGE_MAX : ERROR_BODY_MAX);
 	if (err) {

@@ -64,7 +64,6 @@ struct kube_source {
 	unsigned watch_timeout_s;
 	struct affected pending; /* touched before the first complete sync */
 	bool synced;             /* Services and EndpointSlices listed once */
-	unsigned long lists, relists, events;
 };
 
 /* Resolve the connection, start listing. 0 or -errno (logged). */

@@ -176,6 +176,15 @@ slice_json() { # slice_json NAME SERVICE PORT EP...: EP is IP (ready) or IP:term
 		--args "$@" <"$FIXTURE"
 }
 
+# serve_app: shop/app (10.96.0.80:80) on web0 and web1 through the API,
+# and an agent that has synced it
+serve_app() {
+	api POST /objects "$(svc_json app 10.96.0.80 80)" >/dev/null
+	api POST /objects "$(slice_json app-1 app 8080 10.244.0.10 10.244.0.11)" >/dev/null
+	start_kube_agent --k8s-api-server "http://$API"
+	wait_ready
+}
+
 # ---- cases ----
 
 # Over TLS with a kubeconfig (CA file, bearer token, a non-default context
@@ -298,6 +307,7 @@ kube_relist_after_410() {
 	done
 	grep -c 'msg=api relist kind=Service' "$WORK/agent.log" | grep -qx 2 ||
 		fail "expected 2 service relists: $(grep relist "$WORK/agent.log")"
+	[ "$(metric bpfnet_api_relists_total)" -ge 2 ] || fail "relists not counted"
 	# a continue token that expired mid-list: the list starts over. (A
 	# change while the agent is cut off makes every kind's version older
 	# than the compaction, whatever bookmarks it had seen.)
@@ -330,10 +340,7 @@ kube_half_dead_watch_detected() {
 kube_api_down_datapath_serves() {
 	web_pods 2
 	start_api --objects "$FIXTURE"
-	api POST /objects "$(svc_json app 10.96.0.80 80)" >/dev/null
-	api POST /objects "$(slice_json app-1 app 8080 10.244.0.10 10.244.0.11)" >/dev/null
-	start_kube_agent --k8s-api-server "http://$API"
-	wait_ready
+	serve_app
 	expect_backends shop/app:http "10.244.0.10:8080 10.244.0.11:8080"
 	loop_start 5
 	sleep 0.5
@@ -446,10 +453,7 @@ kube_rejects_bad_objects_alone() {
 kube_scale_and_roll_without_failures() {
 	web_pods 3
 	start_api
-	api POST /objects "$(svc_json app 10.96.0.80 80)" >/dev/null
-	api POST /objects "$(slice_json app-1 app 8080 10.244.0.10 10.244.0.11)" >/dev/null
-	start_kube_agent --k8s-api-server "http://$API"
-	wait_ready
+	serve_app
 	loop_start 6
 	sleep 1
 	api POST /objects "$(slice_json app-1 app 8080 10.244.0.10 10.244.0.11 10.244.0.12)" >/dev/null
@@ -475,10 +479,7 @@ kube_scale_and_roll_without_failures() {
 kube_restart_hitless() {
 	web_pods 2
 	start_api
-	api POST /objects "$(svc_json app 10.96.0.80 80)" >/dev/null
-	api POST /objects "$(slice_json app-1 app 8080 10.244.0.10 10.244.0.11)" >/dev/null
-	start_kube_agent --k8s-api-server "http://$API"
-	wait_ready
+	serve_app
 	loop_start 5
 	sleep 1
 	kill -9 "$AGENT_PID"
