@@ -125,9 +125,8 @@ static int run_delegate(struct cni_req *r, const char *command, cJSON **result, 
 	}
 	close(in_pipe[0]);
 	close(out_pipe[1]);
-	if (write(in_pipe[1], r->stdin_text, r->stdin_len) != (ssize_t)r->stdin_len) {
-		/* the plugin reads what it needs; a short write shows in its answer */
-	}
+	/* a plugin that stops reading early answers for itself (SIGPIPE is ignored) */
+	(void)!write(in_pipe[1], r->stdin_text, r->stdin_len);
 	close(in_pipe[1]);
 	while (n < sizeof(out) - 1 && (got = read(out_pipe[0], out + n, sizeof(out) - 1 - n)) > 0)
 		n += (size_t)got;

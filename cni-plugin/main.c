@@ -2,6 +2,7 @@
 /* bpfnet-cni: the CNI protocol around the commands in commands.c. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -131,7 +132,7 @@ static int parse_conf(struct cni_req *r, struct cni_error *e)
 
 	r->conf = cJSON_ParseWithLength(r->stdin_text, r->stdin_len);
 	if (!cJSON_IsObject(r->conf))
-		return cni_fail(e, CNI_ERR_DECODE, cJSON_GetErrorPtr() ? "" : NULL,
+		return cni_fail(e, CNI_ERR_DECODE, NULL,
 				"network configuration on stdin is not a JSON object");
 	if (conf_str(r->conf, "cniVersion", r->version, sizeof(r->version), "", e))
 		return -1;
@@ -226,6 +227,7 @@ int main(void)
 	cJSON *result = NULL;
 	int ret;
 
+	signal(SIGPIPE, SIG_IGN); /* a delegated plugin may exit before reading stdin */
 	if (env_copy(r.command, sizeof(r.command), "CNI_COMMAND", true, &e))
 		goto fail;
 	r.stdin_text = read_stdin(&r.stdin_len);

@@ -72,7 +72,7 @@ start_agent 9876 "$WORK/agent.log" --services-file "$WORK/services.json" \
 line=$(grep -m1 'services file applied' "$WORK/agent.log")
 printf '  ready after %.3f s (includes loading the BPF programs)\n' "$READY"
 echo "  first sync: $(grep -o 'read_ms=[0-9.]* parse_ms=[0-9.]* maps_ms=[0-9.]*' <<<"$line")"
-echo "  target: ready <= 0.5 s; kube-proxy on this kind of machine: 3.6 s (iptables-legacy) to 134 s"
+echo "  target: ready <= 0.5 s; kube-proxy on this kind of machine (quoted, not measured here): 3.6 s (iptables-legacy) to 134 s"
 
 echo "== agent: $CHANGES single endpoint changes with $N services loaded"
 for c in $(seq 1 "$CHANGES"); do
@@ -95,7 +95,7 @@ printf '    re-reading and parsing the whole %d-service file: p50 %.1f ms\n' "$N
 echo "  (the file source re-reads the whole file and polls it every 200 ms; a watch event"
 echo "   carries one object, so with the API source only the map-write part remains)"
 rss=$(awk '/VmHWM/ { print $2 }' "/proc/$AGENT/status")
-printf '  agent peak RSS: %.1f MiB (target <= 32 MiB; kube-proxy ~210 MB)\n' "$(echo "$rss / 1024" | bc -l)"
+printf '  agent peak RSS: %.1f MiB (target <= 32 MiB; kube-proxy, quoted: ~210 MB)\n' "$(echo "$rss / 1024" | bc -l)"
 
 # ---- the same through the Kubernetes API (tests/helpers/test-apiserver.py) ----
 kill "$AGENT"
