@@ -81,6 +81,26 @@ struct bpfnet_service_spec {
 int bpfnet_service_upsert(struct bpfnet_maps *m, const struct bpfnet_svc_key *key,
 			  const struct bpfnet_service_spec *spec);
 
+/*
+ * Many new services at once (a cold sync): staged, then written with one
+ * BPF_MAP_UPDATE_BATCH per map in the order bpfnet_service_upsert() keeps
+ * (backends, slots, reverse NAT, the service entries that switch them on,
+ * names), so no packet sees a half-written service. Only for keys that have
+ * no service entry yet. A service whose writes fail gets its slots, reverse
+ * NAT and name removed (not its backends: they may be shared) and is
+ * reported to @failed with the error (bpfnet_maps_strerror() names the map).
+ * bpfnet_batch_flush() returns the first such error, 0 if none.
+ */
+struct bpfnet_batch;
+typedef void (*bpfnet_batch_failed_fn)(void *cookie, int err, void *arg);
+struct bpfnet_batch *bpfnet_batch_new(struct bpfnet_maps *m);
+int bpfnet_batch_add_service(struct bpfnet_batch *b, const struct bpfnet_svc_key *key,
+			     const struct bpfnet_service_spec *spec, const char *name,
+			     void *cookie);
+size_t bpfnet_batch_size(const struct bpfnet_batch *b); /* services staged */
+int bpfnet_batch_flush(struct bpfnet_batch *b, bpfnet_batch_failed_fn failed, void *arg);
+void bpfnet_batch_free(struct bpfnet_batch *b);
+
 /* Remove the service, then its slots, then its reverse-NAT entry. Backends
  * may be shared by services and are removed with bpfnet_backend_delete(). */
 int bpfnet_service_delete(struct bpfnet_maps *m, const struct bpfnet_svc_key *key);

@@ -131,6 +131,156 @@ TEST(service_map_full_is_reported_and_harmless)
 	bpfnet_maps_close(&m2);
 }
 
+/* Batched creation writes exactly what single upserts write. */
+TEST(batch_writes_services_like_upserts)
+{
+	struct bpfnet_batch *b = bpfnet_batch_new(&f->maps);
+	struct bpfnet_backend_entry be[3];
+	struct bpfnet_svc_value val;
+	char name[BPFNET_SVC_NAME_LEN];
+	__u32 ids[4];
+
+	ASSERT_TRUE(b != NULL, "batch");
+	for (int s = 0; s < 50; s++) {
+		struct bpfnet_svc_key k = svc_key(VIP + (uint32_t)s, 80, IPPROTO_TCP);
+		struct bpfnet_service_spec spec = { .id = 100 + (__u32)s, .n_backends = 3,
+						    .backends = be, .flags = BPFNET_SVC_F_CLUSTER_IP };
+		char nm[32];
+
+		for (int i = 0; i < 3; i++)
+			be[i] = (struct bpfnet_backend_entry){
+				.id = 1000 + (__u32)(s * 3 + i),
+				.be = { .addr = htonl(BACKEND(s * 3 + i)), .port = htons(8080),
+					.proto = IPPROTO_TCP } };
+		snprintf(nm, sizeof(nm), "default/s%d:http", s);
+		ASSERT_OK(bpfnet_batch_add_service(b, &k, &spec, nm, NULL), "stage");
+	}
+	ASSERT_EQ(bpfnet_batch_size(b), 50, "staged");
+	ASSERT_EQ(map_entries(f, BPFNET_M_SVC), 0, "nothing written before the flush");
+	ASSERT_OK(bpfnet_batch_flush(b, NULL, NULL), "flush");
+	ASSERT_EQ(bpfnet_batch_size(b), 0, "emptied");
+	ASSERT_EQ(map_entries(f, BPFNET_M_SVC), 50, "services");
+	ASSERT_EQ(map_entries(f, BPFNET_M_SLOT), 150, "slots");
+	ASSERT_EQ(map_entries(f, BPFNET_M_BACKEND), 150, "backends");
+	ASSERT_EQ(map_entries(f, BPFNET_M_REVNAT), 50, "revnat");
+	ASSERT_EQ(map_entries(f, BPFNET_M_SVC_NAME), 50, "names");
+
+	struct bpfnet_svc_key k7 = svc_key(VIP + 7, 80, IPPROTO_TCP);
+	ASSERT_EQ(bpfnet_service_get(&f->maps, &k7, &val, ids, 4), 3, "service 7");
+	ASSERT_EQ(val.id, 107, "id");
+	ASSERT_EQ(val.slot_gen, 0, "generation 0");
+	ASSERT_EQ(val.flags, BPFNET_SVC_F_CLUSTER_IP, "flags");
+	ASSERT_EQ(ids[0], 1021, "slot 0");
+	ASSERT_EQ(ids[2], 1023, "slot 2");
+	bpfnet_service_name_get(&f->maps, 107, name, sizeof(name));
+	ASSERT_TRUE(!strcmp(name, "default/s7:http"), "name");
+	/* a later single upsert flips the generation as usual */
+	struct bpfnet_service_spec spec = { .id = 107, .n_backends = 1, .backends = be };
+	ASSERT_OK(bpfnet_service_upsert(&f->maps, &k7, &spec), "upsert");
+	ASSERT_EQ(bpfnet_service_get(&f->maps, &k7, &val, ids, 4), 1, "one backend");
+	ASSERT_EQ(val.slot_gen, 1, "flipped");
+	ASSERT_EQ(map_entries(f, BPFNET_M_SLOT), 148, "old generation removed");
+
+	/* a packet to a batched service is balanced onto its backends */
+	struct tc_result r;
+	struct pkt_buf in;
+	struct pkt_spec ps = { .saddr = CLIENT, .daddr = VIP + 9, .sport = 40000, .dport = 80,
+			       .proto = IPPROTO_TCP, .tcp_flags = 0x02 };
+	pkt_build(&in, &ps);
+	run_tc(f, &in, &r);
+	uint32_t d = pkt_daddr(&r.out);
+	ASSERT_TRUE(d >= BACKEND(27) && d <= BACKEND(29), "DNAT to one of service 9's backends");
+	bpfnet_batch_free(b);
+}
+
+struct batch_failures {
+	int n, err;
+	void *cookie[8];
+	char msg[128];
+	struct bpfnet_maps *m;
+};
+
+static void note_failure(void *cookie, int err, void *arg)
+{
+	struct batch_failures *bf = arg;
+
+	if (bf->n < 8)
+		bf->cookie[bf->n] = cookie;
+	bf->n++;
+	bf->err = err;
+	bpfnet_maps_strerror(bf->m, err, bf->msg, sizeof(bf->msg));
+}
+
+/* A full map fails exactly the services that do not fit, names the map,
+ * and leaves neither their slots, reverse NAT and names nor harm to others. */
+TEST(batch_map_full_fails_only_what_does_not_fit)
+{
+	static const struct {
+		enum bpfnet_map_id map;
+		__u32 size;
+		const char *name;
+	} cases[] = {
+		{ BPFNET_M_SVC, 3, "svc_v1" },
+		{ BPFNET_M_BACKEND, 6, "backend_v1" },
+		{ BPFNET_M_SLOT, 6, "slot_v1" },
+	};
+
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		struct bpfnet_map_sizes sizes = {};
+		struct batch_failures bf = {};
+		struct bpfnet_backend_entry be[2];
+		struct bpfnet_maps m2;
+		struct bpfnet_batch *b;
+		char dir[PATH_MAX];
+		__u32 n = 0;
+		int tags[5];
+
+		snprintf(dir, sizeof(dir), "%s/full%zu", f->bpffs, c);
+		sizes.max_entries[cases[c].map] = cases[c].size;
+		ASSERT_OK(bpfnet_maps_open(&m2, dir, &sizes, BPFNET_MAPS_CREATE), "small maps");
+		bf.m = &m2;
+		b = bpfnet_batch_new(&m2);
+		ASSERT_TRUE(b != NULL, "batch");
+		for (int s = 0; s < 5; s++) {
+			struct bpfnet_svc_key k = svc_key(VIP + (uint32_t)s, 80, IPPROTO_TCP);
+			struct bpfnet_service_spec spec = { .id = 10 + (__u32)s, .n_backends = 2,
+							    .backends = be };
+
+			for (int i = 0; i < 2; i++)
+				be[i] = (struct bpfnet_backend_entry){
+					.id = 100 + (__u32)(s * 2 + i),
+					.be = { .addr = htonl(BACKEND(s * 2 + i)), .port = htons(80) } };
+			tags[s] = s;
+			ASSERT_OK(bpfnet_batch_add_service(b, &k, &spec, "x", &tags[s]), "stage");
+		}
+		ASSERT_EQ(bpfnet_batch_flush(b, note_failure, &bf), -ENOSPC, "first error returned");
+		ASSERT_EQ(bf.n, 2, "the two that do not fit fail");
+		ASSERT_TRUE(bf.cookie[0] == &tags[3] && bf.cookie[1] == &tags[4],
+			    "and they are the last two");
+		ASSERT_TRUE(strstr(bf.msg, cases[c].name) != NULL, "message names the full map");
+		ASSERT_OK(bpfnet_map_count(&m2, BPFNET_M_SVC, &n), "count");
+		ASSERT_EQ(n, 3, "three services");
+		ASSERT_OK(bpfnet_map_count(&m2, BPFNET_M_SLOT, &n), "count");
+		ASSERT_EQ(n, 6, "only their slots");
+		ASSERT_OK(bpfnet_map_count(&m2, BPFNET_M_REVNAT, &n), "count");
+		ASSERT_EQ(n, 3, "only their reverse NAT");
+		ASSERT_OK(bpfnet_map_count(&m2, BPFNET_M_SVC_NAME, &n), "count");
+		ASSERT_EQ(n, 3, "only their names");
+		for (int s = 0; s < 3; s++) {
+			struct bpfnet_svc_key k = svc_key(VIP + (uint32_t)s, 80, IPPROTO_TCP);
+			struct bpfnet_svc_value val;
+			struct bpfnet_backend got;
+			__u32 ids[2];
+
+			ASSERT_EQ(bpfnet_service_get(&m2, &k, &val, ids, 2), 2, "served");
+			ASSERT_OK(bpf_map_lookup_elem(m2.fd[BPFNET_M_BACKEND], &ids[1], &got),
+				  "its backends are there");
+		}
+		bpfnet_batch_free(b);
+		bpfnet_maps_close(&m2);
+	}
+}
+
 TEST(service_upsert_rejects_bad_specs)
 {
 	struct bpfnet_svc_key key = svc_key(VIP, 80, IPPROTO_TCP);
