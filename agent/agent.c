@@ -30,7 +30,7 @@ static void record_latency(struct agent_metrics *m, double s)
 	m->latency_n++;
 }
 
-void agent_sync_service(struct agent *a, const char *svc_key, double since)
+static void sync_one(struct agent *a, const char *svc_key)
 {
 	struct frontend_set want;
 	int err = translate_service(&a->store, svc_key, &want);
@@ -42,7 +42,24 @@ void agent_sync_service(struct agent *a, const char *svc_key, double since)
 	reconcile_service(&a->rec, svc_key, &want);
 	frontend_set_free(&want);
 	a->metrics.service_syncs++;
-	record_latency(&a->metrics, agent_now() - since);
+}
+
+void agent_publish(struct agent *a, const struct affected *aff, double since)
+{
+	double latency;
+
+	if (!aff->n)
+		return;
+	reconcile_bulk_begin(&a->rec);
+	for (size_t i = 0; i < aff->n; i++)
+		sync_one(a, aff->keys[i]);
+	reconcile_bulk_end(&a->rec);
+	/* every one of them is in the maps only now */
+	latency = agent_now() - since;
+	for (size_t i = 0; i < aff->n; i++)
+		record_latency(&a->metrics, latency);
+	if (a->ready)
+		reconcile_flush_freed(&a->rec);
 }
 
 void agent_full_sync_done(struct agent *a)

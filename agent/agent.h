@@ -62,9 +62,11 @@ struct agent {
 	volatile int *stop;
 };
 
-/* Recompute service @svc_key from the store and write the difference;
- * @since is when the change that caused it was seen (for the latency). */
-void agent_sync_service(struct agent *a, const char *svc_key, double since);
+/* Recompute the services @aff names from the store and write the
+ * differences (new ones batched); @since is when the change that caused it
+ * was seen (for the latency). Ids freed meanwhile are flushed from
+ * conntrack once the agent is ready (before that, the full sync does it). */
+void agent_publish(struct agent *a, const struct affected *aff, double since);
 /* After a complete view of the cluster: sweep what nothing claims. */
 void agent_full_sync_done(struct agent *a);
 double agent_now(void);

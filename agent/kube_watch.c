@@ -40,10 +40,7 @@ static void publish(struct agent *a, struct affected *aff, double since)
 		for (size_t i = 0; i < aff->n; i++)
 			affected_add(&ks->pending, aff->keys[i]);
 	} else {
-		for (size_t i = 0; i < aff->n; i++)
-			agent_sync_service(a, aff->keys[i], since);
-		if (aff->n)
-			reconcile_flush_freed(&a->rec);
+		agent_publish(a, aff, since);
 	}
 	affected_clear(aff);
 }

@@ -34,6 +34,8 @@ struct fe_state {
 	struct be_state **backends; /* slot members first, then retained ones */
 	size_t n_backends;
 	size_t n_slots;
+	bool rewrite; /* adopted with slots that do not match its backends */
+	unsigned long staged_until; /* staged: written by flush number this */
 };
 
 struct key_list {
@@ -212,7 +214,7 @@ static int frontend_delete(struct reconciler *r, struct fe_state *fe)
 static bool fe_unchanged(const struct fe_state *fe, const struct frontend *want,
 			 struct be_state *const *set)
 {
-	if (fe->flags != want->flags || fe->affinity_timeout_s != want->affinity_timeout_s ||
+	if (fe->rewrite || fe->flags != want->flags || fe->affinity_timeout_s != want->affinity_timeout_s ||
 	    fe->n_backends != want->n_backends || fe->n_slots != want->n_slots)
 		return false;
 	for (size_t i = 0; i < fe->n_backends; i++)
@@ -221,14 +223,81 @@ static bool fe_unchanged(const struct fe_state *fe, const struct frontend *want,
 	return true;
 }
 
-/* Bring one frontend to @want. */
+static void count_write_failure(struct reconciler *r, const char *name, int err)
+{
+	char msg[128];
+
+	if (err == -ENOSPC)
+		r->stats.map_full++;
+	else
+		r->stats.write_errors++;
+	log_msg(LOG_ERROR, "service write failed", "service=%s error=\"%s\"", name,
+		bpfnet_maps_strerror(r->maps, err, msg, sizeof(msg)));
+}
+
+/* ---- batched creation ---- */
+
+/* A staged frontend that the maps refused: forgotten, as if never written. */
+static void staged_failed(void *cookie, int err, void *arg)
+{
+	struct reconciler *r = arg;
+	struct fe_state *fe = cookie;
+
+	count_write_failure(r, fe->name, err);
+	r->stats.service_writes--;
+	r->stats.backend_writes -= fe->n_backends;
+	owned_remove(r, fe->owner, &fe->key);
+	htab_del(&r->frontends, &fe->key, sizeof(fe->key));
+	id_release(&r->svc_ids, fe->svc_id);
+	fe_destroy(r, fe);
+}
+
+static void bulk_flush(struct reconciler *r)
+{
+	if (!r->batch || !bpfnet_batch_size(r->batch))
+		return;
+	r->flushes++;
+	bpfnet_batch_flush(r->batch, staged_failed, r);
+}
+
+/* Flush before a direct write; @set (backends about to be referenced) is
+ * held so that a staged service that fails cannot free one of them. */
+static void bulk_flush_holding(struct reconciler *r, struct be_state **set, size_t n)
+{
+	if (!r->batch || !bpfnet_batch_size(r->batch))
+		return;
+	for (size_t i = 0; i < n; i++)
+		set[i]->refs++;
+	bulk_flush(r);
+	for (size_t i = 0; i < n; i++)
+		set[i]->refs--;
+}
+
+void reconcile_bulk_begin(struct reconciler *r)
+{
+	if (!r->batch)
+		r->batch = bpfnet_batch_new(r->maps);
+	r->bulk = r->batch != NULL; /* without memory: direct writes */
+}
+
+void reconcile_bulk_end(struct reconciler *r)
+{
+	bulk_flush(r);
+	r->bulk = false;
+}
+
+/* staged services per flush: bounds the staging memory (~0.5 MB) */
+#define BULK_MAX_STAGED 2048
+
+/* Bring one frontend to @want. A new one is staged while bulk (its name
+ * goes with it); anything else is written directly, after what is staged. */
 static int frontend_apply(struct reconciler *r, const char *owner, const struct frontend *want)
 {
 	struct fe_state *fe = htab_get(&r->frontends, &want->key, sizeof(want->key));
 	struct bpfnet_backend_entry *entries = NULL;
 	struct be_state **set = NULL;
 	struct bpfnet_service_spec spec = {};
-	bool created = false;
+	bool created = false, staged = false;
 	int err = 0;
 
 	if (fe && fe->owner[0] && strcmp(fe->owner, owner)) {
@@ -240,12 +309,23 @@ static int frontend_apply(struct reconciler *r, const char *owner, const struct 
 			vip, ntohs(want->key.port), fe->owner, owner);
 		return -EEXIST;
 	}
+	if (fe && fe->staged_until > r->flushes) {
+		/* staged in this bulk and changing again: write it first; a
+		 * failure forgets it, and then it is new again */
+		bulk_flush(r);
+		fe = htab_get(&r->frontends, &want->key, sizeof(want->key));
+	}
 	if (!fe) {
 		fe = calloc(1, sizeof(*fe));
 		if (!fe)
 			return -ENOMEM;
 		fe->key = want->key;
 		fe->svc_id = id_alloc(&r->svc_ids);
+		if (htab_put(&r->frontends, &fe->key, sizeof(fe->key), fe, NULL)) {
+			id_release(&r->svc_ids, fe->svc_id);
+			free(fe);
+			return -ENOMEM;
+		}
 		created = true;
 	}
 
@@ -270,25 +350,27 @@ static int frontend_apply(struct reconciler *r, const char *owner, const struct 
 	if (!created && fe_unchanged(fe, want, set))
 		goto claim;
 
-	/* retained (terminating) backends: written, in no slot */
-	for (size_t i = want->n_slots; i < want->n_backends && !err; i++)
-		err = bpfnet_backend_upsert(r->maps, &entries[i]);
 	spec.id = fe->svc_id;
 	spec.flags = want->flags;
 	spec.affinity_timeout_s = want->affinity_timeout_s;
 	spec.n_backends = (__u32)want->n_slots;
 	spec.backends = entries;
-	if (!err)
-		err = bpfnet_service_upsert(r->maps, &want->key, &spec);
+	/* retained (terminating) backends are in no slot: new ones with them
+	 * are rare and go direct */
+	if (created && r->bulk && want->n_slots == want->n_backends &&
+	    !bpfnet_batch_add_service(r->batch, &want->key, &spec, want->name, fe)) {
+		staged = true;
+		fe->staged_until = r->flushes + 1;
+		snprintf(fe->name, sizeof(fe->name), "%s", want->name);
+	} else {
+		bulk_flush_holding(r, set, want->n_backends);
+		for (size_t i = want->n_slots; i < want->n_backends && !err; i++)
+			err = bpfnet_backend_upsert(r->maps, &entries[i]);
+		if (!err)
+			err = bpfnet_service_upsert(r->maps, &want->key, &spec);
+	}
 	if (err) {
-		char msg[128];
-
-		if (err == -ENOSPC)
-			r->stats.map_full++;
-		else
-			r->stats.write_errors++;
-		log_msg(LOG_ERROR, "service write failed", "service=%s error=\"%s\"", want->name,
-			bpfnet_maps_strerror(r->maps, err, msg, sizeof(msg)));
+		count_write_failure(r, want->name, err);
 		goto out;
 	}
 	r->stats.service_writes++;
@@ -306,10 +388,7 @@ static int frontend_apply(struct reconciler *r, const char *owner, const struct 
 	set = NULL;
 	fe->flags = want->flags;
 	fe->affinity_timeout_s = want->affinity_timeout_s;
-	if (created && htab_put(&r->frontends, &fe->key, sizeof(fe->key), fe, NULL)) {
-		err = -ENOMEM;
-		goto out;
-	}
+	fe->rewrite = false;
 	created = false;
 claim:
 	if (strcmp(fe->name, want->name)) {
@@ -321,6 +400,8 @@ claim:
 		snprintf(fe->owner, sizeof(fe->owner), "%s", owner);
 		err = owned_add(r, owner, &fe->key);
 	}
+	if (staged && bpfnet_batch_size(r->batch) >= BULK_MAX_STAGED)
+		bulk_flush(r); /* @fe is fully recorded: a failure forgets it cleanly */
 out:
 	/* backends created for a write that failed are not referenced */
 	for (size_t i = 0; set && i < want->n_backends; i++)
@@ -329,6 +410,7 @@ out:
 	free(set);
 	free(entries);
 	if (created) {
+		htab_del(&r->frontends, &fe->key, sizeof(fe->key));
 		id_release(&r->svc_ids, fe->svc_id);
 		free(fe);
 	}
@@ -363,6 +445,8 @@ int reconcile_service(struct reconciler *r, const char *owner, const struct fron
 				gone[n_gone++] = l->v[i];
 		}
 	}
+	if (n_gone)
+		bulk_flush(r); /* a staged one may be among them; new ones go first */
 	for (size_t i = 0; i < n_gone; i++) {
 		struct fe_state *fe = htab_get(&r->frontends, &gone[i], sizeof(gone[i]));
 
@@ -374,33 +458,15 @@ int reconcile_service(struct reconciler *r, const char *owner, const struct fron
 	return err;
 }
 
-struct backend_sweep {
-	struct reconciler *r;
-	struct htab known; /* ids in use */
-	__u32 *stale;
-	size_t n, cap;
-};
-
-static int note_stale_backend(const void *key, const void *val, void *arg)
+/* Backends pinned by an earlier agent that no service uses any more: the
+ * adopted ones no frontend claimed, and the duplicate identities adoption
+ * set aside. Nothing else writes the backend map, so no second walk of it
+ * is needed. */
+static void sweep_unreferenced_backends(struct reconciler *r)
 {
-	struct backend_sweep *b = arg;
-	__u32 id = *(const __u32 *)key;
-
-	(void)val;
-	if (htab_get(&b->known, &id, sizeof(id)))
-		return 0;
-	return push_u32(&b->stale, &b->n, &b->cap, id);
-}
-
-/* Backends pinned by an earlier agent that no service uses any more. */
-static int sweep_unreferenced_backends(struct reconciler *r)
-{
-	struct backend_sweep b = { .r = r };
 	struct be_state **idle = NULL;
 	size_t n_idle = 0;
-	int err;
 
-	/* adopted backends that no frontend claimed */
 	if (r->backends.count)
 		idle = calloc(r->backends.count, sizeof(*idle));
 	htab_for_each(&r->backends, e, i) {
@@ -413,25 +479,14 @@ static int sweep_unreferenced_backends(struct reconciler *r)
 		backend_unref(r, idle[i]);
 	free(idle);
 
-	err = htab_init(&b.known, r->backends.count * 2);
-
-	htab_for_each(&r->backends, e, i) {
-		struct be_state *s = e->value;
-
-		if (!err)
-			err = htab_put(&b.known, &s->id, sizeof(s->id), s, NULL);
-	}
-	if (!err)
-		err = bpfnet_map_iterate(r->maps, BPFNET_M_BACKEND, note_stale_backend, &b);
-	for (size_t i = 0; !err && i < b.n; i++) {
-		bpfnet_backend_delete(r->maps, b.stale[i]);
-		id_mark_used(&r->backend_ids, b.stale[i]);
-		id_release(&r->backend_ids, b.stale[i]);
+	for (size_t i = 0; i < r->n_stale_backends; i++) {
+		bpfnet_backend_delete(r->maps, r->stale_backends[i]);
+		id_release(&r->backend_ids, r->stale_backends[i]);
 		r->stats.backend_deletes++;
 	}
-	free(b.stale);
-	htab_free(&b.known);
-	return err;
+	free(r->stale_backends);
+	r->stale_backends = NULL;
+	r->n_stale_backends = r->cap_stale_backends = 0;
 }
 
 int reconcile_sweep_adopted(struct reconciler *r)
@@ -439,6 +494,7 @@ int reconcile_sweep_adopted(struct reconciler *r)
 	struct key_list *l;
 	size_t swept = 0;
 
+	bulk_flush(r);
 	while ((l = owned_list(r, OWNER_ADOPTED, false)) && l->n) {
 		struct bpfnet_svc_key k = l->v[l->n - 1];
 		struct fe_state *fe = htab_get(&r->frontends, &k, sizeof(k));
@@ -450,7 +506,8 @@ int reconcile_sweep_adopted(struct reconciler *r)
 	}
 	if (swept)
 		log_msg(LOG_INFO, "swept stale frontends", "count=%zu", swept);
-	return sweep_unreferenced_backends(r);
+	sweep_unreferenced_backends(r);
+	return 0;
 }
 
 /* ---- conntrack flush of freed ids ---- */
@@ -492,6 +549,9 @@ int reconcile_flush_freed(struct reconciler *r)
 	__u32 n = 0;
 	int err;
 
+	bulk_flush(r); /* its failures free ids too */
+	f = (struct freed){ r->svc_ids.pending, r->backend_ids.pending, r->svc_ids.n_pending,
+			    r->backend_ids.n_pending };
 	if (!f.n_svc && !f.n_be)
 		return 0;
 	err = bpfnet_ct_flush(r->maps, ct_names_freed, &f, &n);
@@ -518,8 +578,9 @@ static int adopt_backend(const void *key, const void *val, void *arg)
 	struct be_state *s;
 
 	id_mark_used(&r->backend_ids, *(const __u32 *)key);
-	if (htab_get(&r->backends, &ident, sizeof(ident)))
-		return 0; /* a duplicate identity: the map sweep removes it */
+	if (htab_get(&r->backends, &ident, sizeof(ident))) /* a duplicate identity */
+		return push_u32(&r->stale_backends, &r->n_stale_backends, &r->cap_stale_backends,
+				*(const __u32 *)key);
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
@@ -552,6 +613,7 @@ static int adopt_one(const void *key, const void *val, void *arg)
 	fe->svc_id = v->id;
 	fe->flags = v->flags;
 	fe->affinity_timeout_s = v->affinity_timeout_s;
+	fe->rewrite = n != (int)v->count;
 	bpfnet_service_name_get(r->maps, v->id, fe->name, sizeof(fe->name));
 	id_mark_used(&r->svc_ids, v->id);
 	fe->backends = calloc(v->count ? v->count : 1, sizeof(*fe->backends));
@@ -559,11 +621,15 @@ static int adopt_one(const void *key, const void *val, void *arg)
 		struct bpfnet_backend be;
 		struct be_state *s;
 
-		if (bpf_map_lookup_elem(r->maps->fd[BPFNET_M_BACKEND], &ids[i], &be))
-			continue; /* a dangling slot: the first sync rewrites the service */
+		if (bpf_map_lookup_elem(r->maps->fd[BPFNET_M_BACKEND], &ids[i], &be)) {
+			fe->rewrite = true; /* a dangling slot */
+			continue;
+		}
 		struct be_ident ident = ident_of(&be);
 
 		s = htab_get(&r->backends, &ident, sizeof(ident));
+		if (s && s->id != ids[i])
+			fe->rewrite = true; /* the slot names a duplicate the sweep deletes */
 		if (!s) {
 			s = calloc(1, sizeof(*s));
 			if (!s)
@@ -624,6 +690,8 @@ void reconciler_free(struct reconciler *r)
 	htab_free(&r->owned);
 	id_pool_free(&r->svc_ids);
 	id_pool_free(&r->backend_ids);
+	free(r->stale_backends);
+	bpfnet_batch_free(r->batch); /* anything still staged was never written */
 }
 
 size_t reconciler_frontends(const struct reconciler *r)

@@ -39,6 +39,11 @@ struct reconciler {
 	struct id_pool svc_ids, backend_ids;
 	struct reconcile_stats stats;
 	size_t adopted;        /* frontends found pinned at start */
+	struct bpfnet_batch *batch; /* new services staged while bulk */
+	bool bulk;
+	unsigned long flushes;      /* batch flushes so far */
+	__u32 *stale_backends; /* pinned duplicates, deleted by the sweep */
+	size_t n_stale_backends, cap_stale_backends;
 };
 
 int reconciler_init(struct reconciler *r, struct bpfnet_maps *maps);
@@ -46,6 +51,12 @@ void reconciler_free(struct reconciler *r);
 
 /* Make service @owner's frontends exactly @want (empty: remove them all). */
 int reconcile_service(struct reconciler *r, const char *owner, const struct frontend_set *want);
+/* Between these two, new frontends are staged and written with batched
+ * map updates (many at a time, flushed before any other write and at the
+ * end); for syncs that touch many services. A frontend whose write fails
+ * is logged, counted and forgotten as in a direct write. */
+void reconcile_bulk_begin(struct reconciler *r);
+void reconcile_bulk_end(struct reconciler *r);
 /* Remove adopted frontends that no service claimed (after the first full sync). */
 int reconcile_sweep_adopted(struct reconciler *r);
 /* Flush conntrack and socket-LB state of freed ids; then they may be reused. */

@@ -159,8 +159,7 @@ int file_source_poll(struct agent *a)
 	cJSON_Delete(doc);
 	t_parse = agent_now();
 
-	for (size_t i = 0; i < aff.n; i++)
-		agent_sync_service(a, aff.keys[i], since);
+	agent_publish(a, &aff, since);
 	affected_free(&aff);
 	t_done = agent_now();
 	log_msg(LOG_INFO, "services file applied",
@@ -170,8 +169,6 @@ int file_source_poll(struct agent *a)
 		(t_read - since) * 1e3, (t_parse - t_read) * 1e3, (t_done - t_parse) * 1e3);
 	if (!a->ready)
 		agent_full_sync_done(a);
-	else
-		reconcile_flush_freed(&a->rec);
 	return 0;
 }
 

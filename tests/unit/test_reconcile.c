@@ -162,6 +162,52 @@ TEST(reconcile_restart_adopts_and_sweeps)
 	reconciler_free(&r);
 }
 
+/* Pins left with two ids for one backend, one service's slot naming each:
+ * whichever id adoption keeps, the service naming the other is rewritten
+ * and the sweep deletes the other, so no slot names a missing backend. */
+TEST(reconcile_restart_sweeps_duplicate_backend_ids)
+{
+	struct bpfnet_svc_key ka = svc_key(VIP, 80, IPPROTO_TCP);
+	struct bpfnet_svc_key kb = svc_key(VIP + 1, 80, IPPROTO_TCP);
+	struct bpfnet_slot_key sk = {};
+	struct bpfnet_svc_value v;
+	struct bpfnet_backend be;
+	struct reconciler r;
+	struct frontend_set a, b;
+	const int b1[] = { 1, 0 };
+	__u32 id1, dup = 4000, ids[4];
+
+	ASSERT_OK(reconciler_init(&r, &f->maps), "first agent");
+	one_frontend(&a, VIP, b1);
+	one_frontend(&b, VIP + 1, b1);
+	ASSERT_OK(reconcile_service(&r, "default/a", &a), "a");
+	ASSERT_OK(reconcile_service(&r, "default/b", &b), "b");
+	reconciler_free(&r);
+	id1 = backend_id_of(f, 1);
+	ASSERT_OK(bpf_map_lookup_elem(f->maps.fd[BPFNET_M_BACKEND], &id1, &be), "backend");
+	/* a second id for the same backend, and b's slot pointing at it */
+	ASSERT_OK(bpf_map_update_elem(f->maps.fd[BPFNET_M_BACKEND], &dup, &be, BPF_ANY), "dup");
+	ASSERT_OK(bpf_map_lookup_elem(f->maps.fd[BPFNET_M_SVC], &kb, &v), "svc b");
+	sk.svc_id = v.id;
+	sk.gen = v.slot_gen;
+	ASSERT_OK(bpf_map_update_elem(f->maps.fd[BPFNET_M_SLOT], &sk, &dup, BPF_ANY), "slot");
+
+	ASSERT_OK(reconciler_init(&r, &f->maps), "second agent");
+	ASSERT_OK(reconcile_service(&r, "default/a", &a), "a, same desired state");
+	ASSERT_OK(reconcile_service(&r, "default/b", &b), "b, same desired state");
+	ASSERT_EQ(r.stats.service_writes, 1, "the one naming the dropped id rewritten");
+	ASSERT_OK(reconcile_sweep_adopted(&r), "sweep");
+	ASSERT_EQ(map_entries(f, BPFNET_M_BACKEND), 1, "one id left");
+	ASSERT_EQ(bpfnet_service_get(&f->maps, &ka, &v, ids, 4), 1, "a: one slot");
+	ASSERT_OK(bpf_map_lookup_elem(f->maps.fd[BPFNET_M_BACKEND], &ids[0], &be),
+		  "a's slot names a live backend");
+	ASSERT_EQ(bpfnet_service_get(&f->maps, &kb, &v, ids + 1, 3), 1, "b: one slot");
+	ASSERT_EQ(ids[0], ids[1], "both on the same id");
+	frontend_set_free(&a);
+	frontend_set_free(&b);
+	reconciler_free(&r);
+}
+
 TEST(reconcile_map_full_is_reported_and_others_intact)
 {
 	struct bpfnet_map_sizes sizes = {};
@@ -195,6 +241,73 @@ TEST(reconcile_map_full_is_reported_and_others_intact)
 	ASSERT_OK(bpfnet_map_count(&small, BPFNET_M_SLOT, &n), "count");
 	ASSERT_EQ(n, 2, "no stray slots");
 	ASSERT_EQ(reconciler_frontends(&r), 2, "the failed one is not recorded");
+	reconciler_free(&r);
+	bpfnet_maps_close(&small);
+}
+
+/* Bulk: new frontends are staged and written at a flush; one that does
+ * not fit is forgotten as a direct write would be (its own backend gone),
+ * and written by a later sync once it fits; a staged one that changes is
+ * flushed first, then rewritten. */
+TEST(reconcile_bulk_stages_new_frontends)
+{
+	struct bpfnet_map_sizes sizes = {};
+	struct bpfnet_maps small;
+	struct reconciler r;
+	struct frontend_set s[4], changed, none = {};
+	struct bpfnet_svc_value v;
+	char dir[PATH_MAX];
+	const int b1[] = { 1, 0 }, b2[] = { 2, 0 }, b3[] = { 3, 0 }, b4[] = { 4, 0 },
+		  b12[] = { 1, 2, 0 };
+	const int *bs[4] = { b1, b2, b3, b4 };
+	__u32 n = 0, ids[4];
+
+	snprintf(dir, sizeof(dir), "%s/small", f->bpffs);
+	sizes.max_entries[BPFNET_M_SVC] = 3;
+	ASSERT_OK(bpfnet_maps_open(&small, dir, &sizes, BPFNET_MAPS_CREATE), "small maps");
+	ASSERT_OK(reconciler_init(&r, &small), "init");
+
+	reconcile_bulk_begin(&r);
+	for (int i = 0; i < 4; i++) {
+		char owner[32];
+
+		one_frontend(&s[i], VIP + (uint32_t)i, bs[i]);
+		snprintf(owner, sizeof(owner), "default/s%d", i);
+		ASSERT_OK(reconcile_service(&r, owner, &s[i]), "staged");
+	}
+	ASSERT_OK(bpfnet_map_count(&small, BPFNET_M_SVC, &n), "count");
+	ASSERT_EQ(n, 0, "nothing written yet");
+	ASSERT_EQ(reconciler_frontends(&r), 4, "all four recorded");
+
+	/* s1 changes while staged: the flush writes s0-s2, s3 does not fit */
+	one_frontend(&changed, VIP + 1, b12);
+	ASSERT_OK(reconcile_service(&r, "default/s1", &changed), "s1 changed");
+	ASSERT_EQ(r.stats.map_full, 1, "s3 counted as map-full");
+	ASSERT_EQ(reconciler_frontends(&r), 3, "s3 forgotten");
+	struct bpfnet_svc_key k1 = svc_key(VIP + 1, 80, IPPROTO_TCP);
+	ASSERT_EQ(bpfnet_service_get(&small, &k1, &v, ids, 4), 2, "s1 has its new two backends");
+	ASSERT_EQ(v.slot_gen, 1, "s1 written twice");
+
+	/* s2 goes, s3 is staged again and now fits */
+	ASSERT_OK(reconcile_service(&r, "default/s2", &none), "s2 removed");
+	ASSERT_OK(reconcile_service(&r, "default/s3", &s[3]), "s3 again");
+	reconcile_bulk_end(&r);
+	ASSERT_EQ(r.stats.map_full, 1, "no new failure");
+	ASSERT_OK(bpfnet_map_count(&small, BPFNET_M_SVC, &n), "count");
+	ASSERT_EQ(n, 3, "s0, s1, s3");
+	struct bpfnet_svc_key k3 = svc_key(VIP + 3, 80, IPPROTO_TCP);
+	ASSERT_EQ(bpfnet_service_get(&small, &k3, &v, ids, 4), 1, "s3 served");
+	ASSERT_OK(bpfnet_map_count(&small, BPFNET_M_SLOT, &n), "count");
+	ASSERT_EQ(n, 4, "slots of s0, s1 (2) and s3 only");
+	ASSERT_OK(bpfnet_map_count(&small, BPFNET_M_BACKEND, &n), "count");
+	ASSERT_EQ(n, 3, "backends 1, 2, 4 (3 deleted with s2)");
+	ASSERT_OK(bpfnet_map_count(&small, BPFNET_M_REVNAT, &n), "count");
+	ASSERT_EQ(n, 3, "no stray reverse NAT");
+	ASSERT_OK(bpfnet_map_count(&small, BPFNET_M_SVC_NAME, &n), "count");
+	ASSERT_EQ(n, 3, "no stray names");
+	for (int i = 0; i < 4; i++)
+		frontend_set_free(&s[i]);
+	frontend_set_free(&changed);
 	reconciler_free(&r);
 	bpfnet_maps_close(&small);
 }
