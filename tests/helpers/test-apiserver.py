@@ -62,7 +62,10 @@ class State:
         self.compacted = start_rv  # history before this is gone
         self.objects = {k: {} for k in KIND_PATH}  # kind -> key -> object
         self.history = []  # (rv, kind, type, object)
-        self.snapshots = {}  # rv -> {kind: [objects sorted by key]}
+        # rv -> {kind: [list items, encoded, sorted by key]}; like the real
+        # API server's watch cache, objects are encoded once, not per list
+        self.snapshots = {}
+        self.encoded = {k: {} for k in KIND_PATH}  # kind -> key -> list item bytes
         self.tokens = set()
         self.knobs = {"chunk": 0, "delay": 0.0, "page_max": 0, "hang": False,
                       "fail_next": 0, "gone_as_http": False, "bookmark_s": 1.0,
@@ -91,6 +94,7 @@ class State:
                             old["metadata"]["creationTimestamp"] if old else
                             time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
             self.objects[kind][key] = obj
+            self.encoded[kind].pop(key, None)
             self.history.append((self.rv, kind, "MODIFIED" if old else "ADDED", obj))
             self.lock.notify_all()
             return self.rv
@@ -101,6 +105,7 @@ class State:
             obj = self.objects.get(kind, {}).pop(key, None)
             if obj is None:
                 return None
+            self.encoded[kind].pop(key, None)
             self.rv += 1
             obj = copy.deepcopy(obj)
             obj["metadata"]["resourceVersion"] = str(self.rv)
@@ -118,8 +123,19 @@ class State:
         with self.lock:
             snap = self.snapshots.setdefault(self.rv, {})
             if kind not in snap:
-                snap[kind] = [copy.deepcopy(o) for _, o in sorted(self.objects[kind].items())]
+                snap[kind] = [self.encode_item(kind, k, o)
+                              for k, o in sorted(self.objects[kind].items())]
             return self.rv, snap[kind]
+
+    def encode_item(self, kind, key, obj):
+        """A list item: the object without kind/apiVersion, as the real API
+        sends them. Stored objects are never mutated (put and delete copy)."""
+        enc = self.encoded[kind].get(key)
+        if enc is None:
+            enc = json.dumps({k: v for k, v in obj.items()
+                              if k not in ("kind", "apiVersion")}).encode()
+            self.encoded[kind][key] = enc
+        return enc
 
 
 def status(code, reason, message):
@@ -136,7 +152,9 @@ class JsonHandler(BaseHTTPRequestHandler):
         pass
 
     def send_json(self, code, doc):
-        body = json.dumps(doc).encode()
+        self.send_body(code, json.dumps(doc).encode())
+
+    def send_body(self, code, body):
         self.send_response(code)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
@@ -214,22 +232,17 @@ class ApiHandler(JsonHandler):
             meta["continue"] = base64.urlsafe_b64encode(
                 json.dumps({"rv": rv, "start": end}).encode()).decode()
             meta["remainingItemCount"] = len(items) - end
-        page = []
-        for o in items[start:end]:
-            o = dict(o)
-            o.pop("kind", None)  # list items do not repeat the kind
-            o.pop("apiVersion", None)
-            page.append(o)
-        doc = {"kind": kind + "List", "apiVersion": api_version, "metadata": meta,
-               "items": page}
+        head = json.dumps({"kind": kind + "List", "apiVersion": api_version,
+                           "metadata": meta})
+        body = head[:-1].encode() + b', "items": [' + b", ".join(items[start:end]) + b"]}"
         if st.knobs["chunk"]:
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Transfer-Encoding", "chunked")
             self.end_headers()
-            self.write_chunked(json.dumps(doc).encode())
+            self.write_chunked(body)
             return self.end_chunked()
-        return self.send_json(200, doc)
+        return self.send_body(200, body)
 
     def watch(self, kind, q):
         st = self.state
@@ -386,6 +399,8 @@ def main():
         for o in doc["items"] if doc.get("kind") == "List" else [doc]:
             st.put(o)
         st.compact()  # a fresh server has no history before its start
+        for kind in KIND_PATH:  # encoded before it serves, as a warm cache is
+            st.snapshot(kind)
 
     def server(addr, handler):
         host, port = addr.rsplit(":", 1)
