@@ -13,24 +13,11 @@
 /* An adopted frontend belongs to no service until one claims it. */
 #define OWNER_ADOPTED ""
 
-struct be_ident { /* backend identity: not its state */
-	__be32 addr;
-	__be16 port;
-	__u8 proto;
-	__u8 pad0;
-};
-
-struct be_state {
-	struct bpfnet_backend be; /* as written */
-	__u32 id;
-	__u32 refs; /* frontends whose live set holds it */
-};
-
 struct fe_state {
 	struct bpfnet_svc_key key;
 	__u32 svc_id, flags, affinity_timeout_s;
 	char name[BPFNET_SVC_NAME_LEN];
-	char owner[OBJECT_KEY_MAX];
+	const char *owner; /* its key_list's, or OWNER_ADOPTED before any */
 	struct be_state **backends; /* slot members first, then retained ones */
 	size_t n_backends;
 	size_t n_slots;
@@ -41,6 +28,7 @@ struct fe_state {
 struct key_list {
 	struct bpfnet_svc_key *v;
 	size_t n, cap;
+	char owner[]; /* what the frontends' owner points at */
 };
 
 /* ---- ids ---- */
@@ -88,34 +76,21 @@ static void id_pool_free(struct id_pool *p)
 
 /* ---- backends ---- */
 
-static struct be_ident ident_of(const struct bpfnet_backend *b)
-{
-	return (struct be_ident){ .addr = b->addr, .port = b->port, .proto = b->proto };
-}
-
 static struct be_state *backend_get(struct reconciler *r, const struct bpfnet_backend *b, bool create)
 {
-	struct be_ident id = ident_of(b);
-	struct be_state *s = htab_get(&r->backends, &id, sizeof(id));
+	struct be_state *s = backend_table_get(&r->backends, b);
 
 	if (s || !create)
 		return s;
-	s = calloc(1, sizeof(*s));
-	if (!s)
-		return NULL;
-	s->be = *b;
-	s->id = id_alloc(&r->backend_ids);
-	if (htab_put(&r->backends, &id, sizeof(id), s, NULL)) {
-		free(s);
-		return NULL;
-	}
+	s = backend_table_add(&r->backends, b);
+	if (s)
+		s->id = id_alloc(&r->backend_ids);
 	return s;
 }
 
 /* Drop one reference; the last one removes the backend from the map. */
 static void backend_unref(struct reconciler *r, struct be_state *s)
 {
-	struct be_ident id;
 	int err;
 
 	if (s->refs && --s->refs)
@@ -127,9 +102,7 @@ static void backend_unref(struct reconciler *r, struct be_state *s)
 	}
 	r->stats.backend_deletes++;
 	id_release(&r->backend_ids, s->id);
-	id = ident_of(&s->be);
-	htab_del(&r->backends, &id, sizeof(id));
-	free(s);
+	backend_table_del(&r->backends, s);
 }
 
 /* ---- ownership ---- */
@@ -140,7 +113,9 @@ static struct key_list *owned_list(struct reconciler *r, const char *owner, bool
 
 	if (l || !create)
 		return l;
-	l = calloc(1, sizeof(*l));
+	l = calloc(1, sizeof(*l) + strlen(owner) + 1);
+	if (l)
+		strcpy(l->owner, owner);
 	if (l && htab_put(&r->owned, owner, strlen(owner), l, NULL)) {
 		free(l);
 		l = NULL;
@@ -166,23 +141,31 @@ static void owned_remove(struct reconciler *r, const char *owner, const struct b
 	}
 }
 
-static int owned_add(struct reconciler *r, const char *owner, const struct bpfnet_svc_key *k)
+/* The owner's name as kept for its frontends, NULL without memory. */
+static const char *owned_add(struct reconciler *r, const char *owner,
+			     const struct bpfnet_svc_key *k)
 {
 	struct key_list *l = owned_list(r, owner, true);
 
 	if (!l)
-		return -ENOMEM;
+		return NULL;
 	if (l->n == l->cap) {
 		size_t c = l->cap ? l->cap * 2 : 4;
 		struct bpfnet_svc_key *v = realloc(l->v, c * sizeof(*v));
 
-		if (!v)
-			return -ENOMEM;
+		if (!v) {
+			if (!l->n) {
+				htab_del(&r->owned, owner, strlen(owner));
+				free(l->v);
+				free(l);
+			}
+			return NULL;
+		}
 		l->v = v;
 		l->cap = c;
 	}
 	l->v[l->n++] = *k;
-	return 0;
+	return l->owner;
 }
 
 /* ---- frontends ---- */
@@ -286,8 +269,9 @@ void reconcile_bulk_end(struct reconciler *r)
 	r->bulk = false;
 }
 
-/* staged services per flush: bounds the staging memory (~0.5 MB) */
-#define BULK_MAX_STAGED 2048
+/* staged services per flush: bounds the staging memory (~150 KB with ten
+ * backends each); more flushes cost nothing measurable */
+#define BULK_MAX_STAGED 512
 
 /* Bring one frontend to @want. A new one is staged while bulk (its name
  * goes with it); anything else is written directly, after what is staged. */
@@ -320,6 +304,7 @@ static int frontend_apply(struct reconciler *r, const char *owner, const struct 
 		if (!fe)
 			return -ENOMEM;
 		fe->key = want->key;
+		fe->owner = OWNER_ADOPTED;
 		fe->svc_id = id_alloc(&r->svc_ids);
 		if (htab_put(&r->frontends, &fe->key, sizeof(fe->key), fe, NULL)) {
 			id_release(&r->svc_ids, fe->svc_id);
@@ -396,9 +381,12 @@ claim:
 		bpfnet_service_name_set(r->maps, fe->svc_id, fe->name);
 	}
 	if (strcmp(fe->owner, owner)) {
+		const char *kept;
+
 		owned_remove(r, fe->owner, &fe->key);
-		snprintf(fe->owner, sizeof(fe->owner), "%s", owner);
-		err = owned_add(r, owner, &fe->key);
+		kept = owned_add(r, owner, &fe->key);
+		fe->owner = kept ? kept : OWNER_ADOPTED; /* no memory: ownerless until its next sync */
+		err = kept ? 0 : -ENOMEM;
 	}
 	if (staged && bpfnet_batch_size(r->batch) >= BULK_MAX_STAGED)
 		bulk_flush(r); /* @fe is fully recorded: a failure forgets it cleanly */
@@ -469,9 +457,7 @@ static void sweep_unreferenced_backends(struct reconciler *r)
 
 	if (r->backends.count)
 		idle = calloc(r->backends.count, sizeof(*idle));
-	htab_for_each(&r->backends, e, i) {
-		struct be_state *s = e->value;
-
+	backend_table_for_each(&r->backends, s) {
 		if (idle && !s->refs)
 			idle[n_idle++] = s;
 	}
@@ -574,22 +560,16 @@ static int adopt_backend(const void *key, const void *val, void *arg)
 {
 	const struct bpfnet_backend *be = val;
 	struct reconciler *r = arg;
-	struct be_ident ident = ident_of(be);
 	struct be_state *s;
 
 	id_mark_used(&r->backend_ids, *(const __u32 *)key);
-	if (htab_get(&r->backends, &ident, sizeof(ident))) /* a duplicate identity */
+	if (backend_table_get(&r->backends, be)) /* a duplicate identity */
 		return push_u32(&r->stale_backends, &r->n_stale_backends, &r->cap_stale_backends,
 				*(const __u32 *)key);
-	s = calloc(1, sizeof(*s));
+	s = backend_table_add(&r->backends, be);
 	if (!s)
 		return -ENOMEM;
-	s->be = *be;
 	s->id = *(const __u32 *)key;
-	if (htab_put(&r->backends, &ident, sizeof(ident), s, NULL)) {
-		free(s);
-		return -ENOMEM;
-	}
 	return 0;
 }
 
@@ -625,26 +605,28 @@ static int adopt_one(const void *key, const void *val, void *arg)
 			fe->rewrite = true; /* a dangling slot */
 			continue;
 		}
-		struct be_ident ident = ident_of(&be);
-
-		s = htab_get(&r->backends, &ident, sizeof(ident));
+		s = backend_table_get(&r->backends, &be);
 		if (s && s->id != ids[i])
 			fe->rewrite = true; /* the slot names a duplicate the sweep deletes */
-		if (!s) {
-			s = calloc(1, sizeof(*s));
+		if (!s) { /* written since adopt_backend walked the map */
+			s = backend_table_add(&r->backends, &be);
 			if (!s)
 				break;
-			s->be = be;
 			s->id = ids[i];
 			id_mark_used(&r->backend_ids, ids[i]);
-			htab_put(&r->backends, &ident, sizeof(ident), s, NULL);
 		}
 		s->refs++;
 		fe->backends[fe->n_backends++] = s;
 	}
 	fe->n_slots = fe->n_backends;
 	free(ids);
-	if (htab_put(&r->frontends, k, sizeof(*k), fe, NULL) || owned_add(r, OWNER_ADOPTED, k)) {
+	fe->owner = OWNER_ADOPTED;
+	if (htab_put(&r->frontends, k, sizeof(*k), fe, NULL)) {
+		fe_destroy(r, fe);
+		return -ENOMEM;
+	}
+	if (!owned_add(r, OWNER_ADOPTED, k)) {
+		htab_del(&r->frontends, k, sizeof(*k));
 		fe_destroy(r, fe);
 		return -ENOMEM;
 	}
@@ -660,8 +642,7 @@ int reconciler_init(struct reconciler *r, struct bpfnet_maps *maps)
 	r->maps = maps;
 	r->svc_ids.next = 1; /* 0 is "none" for the library */
 	r->backend_ids.next = 1;
-	if (htab_init(&r->frontends, 1024) || htab_init(&r->backends, 1024) ||
-	    htab_init(&r->owned, 1024))
+	if (htab_init(&r->frontends, 1024) || htab_init(&r->owned, 1024))
 		return -ENOMEM;
 	err = bpfnet_map_iterate(maps, BPFNET_M_BACKEND, adopt_backend, r);
 	if (!err)
@@ -677,8 +658,6 @@ void reconciler_free(struct reconciler *r)
 		free(fe->backends);
 		free(fe);
 	}
-	htab_for_each(&r->backends, e, i)
-		free(e->value);
 	htab_for_each(&r->owned, e, i) {
 		struct key_list *l = e->value;
 
@@ -686,7 +665,7 @@ void reconciler_free(struct reconciler *r)
 		free(l);
 	}
 	htab_free(&r->frontends);
-	htab_free(&r->backends);
+	backend_table_free(&r->backends);
 	htab_free(&r->owned);
 	id_pool_free(&r->svc_ids);
 	id_pool_free(&r->backend_ids);

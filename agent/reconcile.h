@@ -12,6 +12,7 @@
 #ifndef BPFNET_AGENT_RECONCILE_H
 #define BPFNET_AGENT_RECONCILE_H
 
+#include "backend_table.h"
 #include "htab.h"
 #include "maps.h"
 #include "store.h"
@@ -34,7 +35,7 @@ struct reconcile_stats {
 struct reconciler {
 	struct bpfnet_maps *maps;
 	struct htab frontends; /* struct bpfnet_svc_key -> struct fe_state* */
-	struct htab backends;  /* backend identity -> struct be_state* */
+	struct backend_table backends;
 	struct htab owned;     /* "ns/name" -> struct key_list* of its frontends */
 	struct id_pool svc_ids, backend_ids;
 	struct reconcile_stats stats;

@@ -368,3 +368,54 @@ TEST(reconcile_terminating_backend_is_retained_outside_the_slots)
 	frontend_set_free(&set);
 	reconciler_free(&r);
 }
+
+/* The backend index: states never move while the index grows; deletion
+ * (backward shift) keeps every other state findable; slots are reused. */
+TEST(backend_table_add_find_delete)
+{
+	enum { N = 5000 };
+	static struct be_state *kept[N];
+	struct backend_table t = {};
+	size_t seen = 0;
+
+	(void)f;
+	for (int i = 0; i < N; i++) {
+		/* one address, many ports, and many addresses: both collide in parts */
+		struct bpfnet_backend b = { .addr = htonl(BACKEND(i % 50)),
+					    .port = htons((uint16_t)(8000 + i / 50)),
+					    .proto = IPPROTO_TCP };
+
+		kept[i] = backend_table_add(&t, &b);
+		ASSERT_TRUE(kept[i] != NULL, "add");
+		kept[i]->id = (__u32)i + 1;
+	}
+	ASSERT_EQ(t.count, N, "count");
+	for (int i = 0; i < N; i++)
+		ASSERT_TRUE(backend_table_get(&t, &kept[i]->be) == kept[i], "same state after growth");
+	for (int i = 0; i < N; i += 3)
+		backend_table_del(&t, kept[i]);
+	for (int i = 0; i < N; i++) {
+		struct bpfnet_backend b = { .addr = htonl(BACKEND(i % 50)),
+					    .port = htons((uint16_t)(8000 + i / 50)),
+					    .proto = IPPROTO_TCP };
+		struct be_state *s = backend_table_get(&t, &b);
+
+		if (i % 3 == 0)
+			ASSERT_TRUE(s == NULL, "deleted one gone");
+		else
+			ASSERT_TRUE(s == kept[i] && s->id == (__u32)i + 1, "others intact");
+	}
+	backend_table_for_each(&t, s) {
+		ASSERT_TRUE(s->id % 3 != 1, "only live states visited");
+		seen++;
+	}
+	ASSERT_EQ(seen, t.count, "iteration sees each once");
+	/* the UDP twin of a TCP backend is another backend */
+	struct bpfnet_backend udp = kept[1]->be;
+	udp.proto = IPPROTO_UDP;
+	ASSERT_TRUE(backend_table_get(&t, &udp) == NULL, "protocol is part of the identity");
+	struct be_state *again = backend_table_add(&t, &udp);
+	ASSERT_TRUE(again != NULL && again->refs == 0 && again->id == 0, "a fresh zeroed state");
+	ASSERT_TRUE(backend_table_get(&t, &kept[1]->be) == kept[1], "TCP one still there");
+	backend_table_free(&t);
+}
