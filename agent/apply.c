@@ -17,6 +17,7 @@ const char *const kube_kind_name[KIND_COUNT] = {
 void affected_add(struct affected *a, const char *key)
 {
 	size_t len = strlen(key);
+	char *copy;
 
 	if (!len || (!a->index.buckets && htab_init(&a->index, 64)))
 		return;
@@ -31,22 +32,26 @@ void affected_add(struct affected *a, const char *key)
 		a->keys = v;
 		a->cap = cap;
 	}
-	if (htab_put(&a->index, key, len, (void *)1, NULL))
+	copy = strdup(key);
+	if (!copy || htab_put(&a->index, key, len, copy, NULL)) {
+		free(copy);
 		return;
-	snprintf(a->keys[a->n++], OBJECT_KEY_MAX, "%s", key);
+	}
+	a->keys[a->n++] = copy;
 }
 
 void affected_clear(struct affected *a)
 {
-	if (a->index.buckets) {
-		for (size_t i = 0; i < a->n; i++)
-			htab_del(&a->index, a->keys[i], strlen(a->keys[i]));
+	for (size_t i = 0; i < a->n; i++) {
+		htab_del(&a->index, a->keys[i], strlen(a->keys[i]));
+		free(a->keys[i]);
 	}
 	a->n = 0;
 }
 
 void affected_free(struct affected *a)
 {
+	affected_clear(a);
 	free(a->keys);
 	if (a->index.buckets)
 		htab_free(&a->index);

@@ -21,7 +21,7 @@ extern const char *const kube_kind_name[KIND_COUNT]; /* "Service", ... */
 /* Services whose frontends must be recomputed, de-duplicated (a full
  * list names thousands). */
 struct affected {
-	char (*keys)[OBJECT_KEY_MAX];
+	char **keys; /* sized to fit: a cold sync holds every service key */
 	size_t n, cap;
 	struct htab index; /* key -> present */
 };

@@ -53,21 +53,34 @@ static int copy_str(char *dst, size_t len, const char *src, const char *what, bo
 	return 0;
 }
 
-static int parse_meta(const cJSON *obj, char *ns, char *name, char *rv, char *err, size_t errlen)
+/* As copy_str, into an allocation that fits ("" when optional and absent). */
+static int dup_str(char **dst, size_t max, const char *src, const char *what, bool required,
+		   char *err, size_t errlen)
+{
+	if (!src && required)
+		return fail(err, errlen, "%s missing", what);
+	if (src && strlen(src) >= max)
+		return fail(err, errlen, "%s too long", what);
+	*dst = strdup(src ? src : "");
+	return *dst ? 0 : -ENOMEM;
+}
+
+static int parse_meta(const cJSON *obj, char **ns, char **name, char *err, size_t errlen)
 {
 	const cJSON *meta = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
+	const char *rv;
 	int ret;
 
 	if (!cJSON_IsObject(meta))
 		return fail(err, errlen, "metadata missing");
-	ret = copy_str(name, K8S_NAME_MAX, str_of(meta, "name"), "metadata.name", true, err, errlen);
+	ret = dup_str(name, K8S_NAME_MAX, str_of(meta, "name"), "metadata.name", true, err, errlen);
 	if (!ret)
-		ret = copy_str(ns, K8S_NS_MAX, str_of(meta, "namespace"), "metadata.namespace", true,
-			       err, errlen);
-	if (!ret)
-		ret = copy_str(rv, K8S_RV_MAX, str_of(meta, "resourceVersion"),
-			       "metadata.resourceVersion", false, err, errlen);
-	if (!ret && (!name[0] || !ns[0]))
+		ret = dup_str(ns, K8S_NS_MAX, str_of(meta, "namespace"), "metadata.namespace", true,
+			      err, errlen);
+	rv = str_of(meta, "resourceVersion");
+	if (!ret && rv && strlen(rv) >= K8S_RV_MAX)
+		ret = fail(err, errlen, "metadata.resourceVersion too long");
+	if (!ret && (!(*name)[0] || !(*ns)[0]))
 		ret = fail(err, errlen, "empty name or namespace");
 	return ret;
 }
@@ -156,6 +169,14 @@ static int add_vip_list(struct service *s, const cJSON *arr, __u32 kind, const c
 	return 0;
 }
 
+/* One element per item of @array, exactly: the cache holds thousands. */
+static void *calloc_items(const cJSON *array, size_t size)
+{
+	int n = cJSON_GetArraySize(array);
+
+	return calloc(n > 0 ? (size_t)n : 1, size);
+}
+
 static int parse_service_ports(struct service *s, const cJSON *ports, char *err, size_t errlen)
 {
 	const cJSON *p;
@@ -164,7 +185,7 @@ static int parse_service_ports(struct service *s, const cJSON *ports, char *err,
 		return 0;
 	if (!cJSON_IsArray(ports))
 		return fail(err, errlen, "spec.ports is not a list");
-	s->ports = calloc((size_t)cJSON_GetArraySize(ports) + 1, sizeof(*s->ports));
+	s->ports = calloc_items(ports, sizeof(*s->ports));
 	if (!s->ports)
 		return -ENOMEM;
 	cJSON_ArrayForEach(p, ports) {
@@ -197,7 +218,7 @@ int service_parse(const cJSON *obj, struct service *s, char *err, size_t errlen)
 	int ret;
 
 	memset(s, 0, sizeof(*s));
-	ret = parse_meta(obj, s->ns, s->name, s->resource_version, err, errlen);
+	ret = parse_meta(obj, &s->ns, &s->name, err, errlen);
 	if (ret)
 		return ret;
 	spec = cJSON_GetObjectItemCaseSensitive(obj, "spec");
@@ -274,8 +295,11 @@ int service_parse(const cJSON *obj, struct service *s, char *err, size_t errlen)
 
 void service_free(struct service *s)
 {
+	free(s->ns);
+	free(s->name);
 	free(s->vips);
 	free(s->ports);
+	s->ns = s->name = NULL;
 	s->vips = NULL;
 	s->ports = NULL;
 }
@@ -298,14 +322,14 @@ int slice_parse(const cJSON *obj, struct endpoint_slice *s, char *err, size_t er
 	int ret;
 
 	memset(s, 0, sizeof(*s));
-	ret = parse_meta(obj, s->ns, s->name, s->resource_version, err, errlen);
+	ret = parse_meta(obj, &s->ns, &s->name, err, errlen);
 	if (ret)
 		return ret;
 	meta = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
 	labels = cJSON_GetObjectItemCaseSensitive(meta, "labels");
-	ret = copy_str(s->service, sizeof(s->service),
-		       labels ? str_of(labels, "kubernetes.io/service-name") : NULL,
-		       "service-name label", false, err, errlen);
+	ret = dup_str(&s->service, K8S_NAME_MAX,
+		      labels ? str_of(labels, "kubernetes.io/service-name") : NULL,
+		      "service-name label", false, err, errlen);
 	if (ret)
 		return ret;
 	at = str_of(obj, "addressType");
@@ -319,7 +343,7 @@ int slice_parse(const cJSON *obj, struct endpoint_slice *s, char *err, size_t er
 	if (ports && !cJSON_IsNull(ports)) {
 		if (!cJSON_IsArray(ports))
 			return fail(err, errlen, "ports is not a list");
-		s->ports = calloc((size_t)cJSON_GetArraySize(ports) + 1, sizeof(*s->ports));
+		s->ports = calloc_items(ports, sizeof(*s->ports));
 		if (!s->ports)
 			return -ENOMEM;
 		cJSON_ArrayForEach(it, ports) {
@@ -346,7 +370,7 @@ int slice_parse(const cJSON *obj, struct endpoint_slice *s, char *err, size_t er
 		return 0;
 	if (!cJSON_IsArray(eps))
 		return fail(err, errlen, "endpoints is not a list");
-	s->eps = calloc((size_t)cJSON_GetArraySize(eps) + 1, sizeof(*s->eps));
+	s->eps = calloc_items(eps, sizeof(*s->eps));
 	if (!s->eps)
 		return -ENOMEM;
 	cJSON_ArrayForEach(it, eps) {
@@ -373,8 +397,12 @@ int slice_parse(const cJSON *obj, struct endpoint_slice *s, char *err, size_t er
 
 void slice_free(struct endpoint_slice *s)
 {
+	free(s->ns);
+	free(s->name);
+	free(s->service);
 	free(s->ports);
 	free(s->eps);
+	s->ns = s->name = s->service = NULL;
 	s->ports = NULL;
 	s->eps = NULL;
 }

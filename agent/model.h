@@ -31,10 +31,11 @@ struct service_vip {
 	__u32 kind; /* BPFNET_SVC_F_CLUSTER_IP / _EXTERNAL_IP / _LOADBALANCER */
 };
 
+/* Strings are allocated to fit (a cache of 10,000 objects with fixed-size
+ * buffers was ~10 MB); the K8S_*_MAX limits are still enforced. */
 struct service {
-	char ns[K8S_NS_MAX];
-	char name[K8S_NAME_MAX];
-	char resource_version[K8S_RV_MAX];
+	char *ns;
+	char *name;
 	enum service_type type;
 	bool headless;
 	struct service_vip *vips; /* IPv4 only; IPv6 addresses are skipped */
@@ -59,10 +60,9 @@ struct slice_endpoint {
 };
 
 struct endpoint_slice {
-	char ns[K8S_NS_MAX];
-	char name[K8S_NAME_MAX];
-	char resource_version[K8S_RV_MAX];
-	char service[K8S_NAME_MAX]; /* label kubernetes.io/service-name; "" if none */
+	char *ns;
+	char *name;
+	char *service; /* label kubernetes.io/service-name; "" if none */
 	bool ipv4;                  /* addressType IPv4; IPv6/FQDN slices carry nothing */
 	struct slice_port *ports;
 	size_t n_ports;
