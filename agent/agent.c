@@ -44,22 +44,44 @@ static void sync_one(struct agent *a, const char *svc_key)
 	a->metrics.service_syncs++;
 }
 
+static void published(struct agent *a, size_t n, double since)
+{
+	/* every one of them is in the maps only now */
+	double latency = agent_now() - since;
+
+	for (size_t i = 0; i < n; i++)
+		record_latency(&a->metrics, latency);
+	if (a->ready)
+		reconcile_flush_freed(&a->rec);
+}
+
 void agent_publish(struct agent *a, const struct affected *aff, double since)
 {
-	double latency;
-
 	if (!aff->n)
 		return;
 	reconcile_bulk_begin(&a->rec);
 	for (size_t i = 0; i < aff->n; i++)
 		sync_one(a, aff->keys[i]);
 	reconcile_bulk_end(&a->rec);
-	/* every one of them is in the maps only now */
-	latency = agent_now() - since;
-	for (size_t i = 0; i < aff->n; i++)
-		record_latency(&a->metrics, latency);
-	if (a->ready)
-		reconcile_flush_freed(&a->rec);
+	published(a, aff->n, since);
+}
+
+void agent_publish_all(struct agent *a, double since)
+{
+	char key[OBJECT_KEY_MAX];
+	size_t n = 0;
+
+	reconcile_bulk_begin(&a->rec);
+	htab_for_each(&a->store.services, e, i) {
+		if (e->key_len >= sizeof(key))
+			continue; /* cannot be: keys are checked on parse */
+		memcpy(key, e->key, e->key_len);
+		key[e->key_len] = '\0';
+		sync_one(a, key);
+		n++;
+	}
+	reconcile_bulk_end(&a->rec);
+	published(a, n, since);
 }
 
 void agent_full_sync_done(struct agent *a)

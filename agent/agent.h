@@ -67,6 +67,8 @@ struct agent {
  * was seen (for the latency). Ids freed meanwhile are flushed from
  * conntrack once the agent is ready (before that, the full sync does it). */
 void agent_publish(struct agent *a, const struct affected *aff, double since);
+/* The same for every cached service (a first sync: no list of keys held). */
+void agent_publish_all(struct agent *a, double since);
 /* After a complete view of the cluster: sweep what nothing claims. */
 void agent_full_sync_done(struct agent *a);
 double agent_now(void);

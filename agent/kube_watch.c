@@ -31,17 +31,12 @@ static double jitter(void)
 
 /* ---- publishing changes ---- */
 
-/* Write the services @aff names, or hold them until the first full sync. */
+/* Write the services @aff names; before the first full sync nothing is
+ * written (that sync writes every cached service). */
 static void publish(struct agent *a, struct affected *aff, double since)
 {
-	struct kube_source *ks = &a->kube;
-
-	if (!ks->synced) {
-		for (size_t i = 0; i < aff->n; i++)
-			affected_add(&ks->pending, aff->keys[i]);
-	} else {
+	if (a->kube.synced)
 		agent_publish(a, aff, since);
-	}
 	affected_clear(aff);
 }
 
@@ -54,8 +49,7 @@ static void maybe_first_sync(struct agent *a, double since)
 	double t0 = agent_now();
 
 	ks->synced = true;
-	publish(a, &ks->pending, since);
-	affected_free(&ks->pending);
+	agent_publish_all(a, since);
 	agent_full_sync_done(a);
 	log_msg(LOG_INFO, "api synced", "services=%zu slices=%zu nodes=%zu maps_ms=%.1f",
 		a->store.services.count, a->store.slices.count, a->store.nodes.count,
@@ -623,7 +617,6 @@ void kube_source_free(struct kube_source *ks)
 		free(w->cont);
 		free(w->body);
 	}
-	affected_free(&ks->pending);
 	if (ks->multi) {
 		curl_multi_cleanup(ks->multi);
 		curl_global_cleanup();

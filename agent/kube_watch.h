@@ -62,7 +62,6 @@ struct kube_source {
 	struct kube_watch w[KIND_COUNT];
 	unsigned page_size;
 	unsigned watch_timeout_s;
-	struct affected pending; /* touched before the first complete sync */
 	bool synced;             /* Services and EndpointSlices listed once */
 };
 

@@ -111,7 +111,7 @@ int file_source_poll(struct agent *a)
 	const cJSON *items, *it;
 	cJSON *doc;
 	char *text;
-	size_t len;
+	size_t len, changed;
 	int err = 0;
 	double since, t_read, t_parse, t_done;
 
@@ -156,16 +156,19 @@ int file_source_poll(struct agent *a)
 	}
 	delete_unseen(a, &seen, &aff);
 	htab_free(&seen);
-	cJSON_Delete(doc);
 	t_parse = agent_now();
 
 	agent_publish(a, &aff, since);
-	affected_free(&aff);
 	t_done = agent_now();
+	changed = aff.n;
+	affected_free(&aff);
+	/* Freed after the maps are written: freeing a whole-file tree makes
+	 * the next large malloc consolidate ~1M small chunks (~50 ms here). */
+	cJSON_Delete(doc);
 	log_msg(LOG_INFO, "services file applied",
 		"path=%s services=%zu slices=%zu changed=%zu read_ms=%.1f parse_ms=%.1f "
 		"maps_ms=%.1f",
-		a->cfg.services_file, a->store.services.count, a->store.slices.count, aff.n,
+		a->cfg.services_file, a->store.services.count, a->store.slices.count, changed,
 		(t_read - since) * 1e3, (t_parse - t_read) * 1e3, (t_done - t_parse) * 1e3);
 	if (!a->ready)
 		agent_full_sync_done(a);

@@ -76,8 +76,8 @@ echo "  target: ready <= 0.5 s; kube-proxy on this kind of machine (quoted, not 
 
 echo "== agent: $CHANGES single endpoint changes with $N services loaded"
 for c in $(seq 1 "$CHANGES"); do
+	before=$(grep -c 'services file applied' "$WORK/agent.log") # before: it may be quick
 	gen "$WORK/services.json" $((c * 97 % N))
-	before=$(grep -c 'services file applied' "$WORK/agent.log")
 	until [ "$(grep -c 'services file applied' "$WORK/agent.log")" -gt "$before" ]; do sleep 0.01; done
 done
 grep 'services file applied' "$WORK/agent.log" | tail -n "$CHANGES" |
@@ -131,7 +131,7 @@ until [ -f "$WORK/api.ready" ]; do sleep 0.05; kill -0 "$API_PID" || { cat "$WOR
 echo "== agent via the Kubernetes API: cold sync of $N services x $EPS endpoints (pages of 500)"
 start_agent 9877 "$WORK/agent-api.log" --k8s-api-server http://127.0.0.1:6443 \
 	--pin-dir "$WORK/bpffs/api" --node-name node-1 --state-dir "$WORK/state"
-printf '  ready after %.3f s; most of it is the Python test server building its pages:\n' "$READY"
+printf '  ready after %.3f s from the agent'"'"'s start (target <= 0.5 s); the lists:\n' "$READY"
 grep -o 'kind=[A-Za-z]* objects=[0-9]* rv=[0-9]* bytes=[0-9]* pages_ms=[0-9.]* parse_ms=[0-9.]* apply_ms=[0-9.]*' \
 	"$WORK/agent-api.log" | sed 's/^/    listed: /'
 echo "    (pages_ms - parse_ms - apply_ms is transfer, i.e. waiting for the server)"
