@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #include "maps.h"
+#include "maps_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -255,8 +256,8 @@ int bpfnet_maps_unpin(const char *pin_dir)
 }
 
 /* Map writes: a full hash map answers E2BIG, which callers see as ENOSPC. */
-static int map_write(struct bpfnet_maps *m, enum bpfnet_map_id id, const void *key,
-		     const void *val, __u64 flags)
+int maps_write(struct bpfnet_maps *m, enum bpfnet_map_id id, const void *key, const void *val,
+	       __u64 flags)
 {
 	if (!bpf_map_update_elem(m->fd[id], key, val, flags))
 		return 0;
@@ -264,7 +265,7 @@ static int map_write(struct bpfnet_maps *m, enum bpfnet_map_id id, const void *k
 	return errno == E2BIG ? -ENOSPC : -errno;
 }
 
-static int map_remove(struct bpfnet_maps *m, enum bpfnet_map_id id, const void *key)
+int maps_remove(struct bpfnet_maps *m, enum bpfnet_map_id id, const void *key)
 {
 	if (!bpf_map_delete_elem(m->fd[id], key) || errno == ENOENT)
 		return 0;
@@ -272,14 +273,14 @@ static int map_remove(struct bpfnet_maps *m, enum bpfnet_map_id id, const void *
 	return -errno;
 }
 
-static int slots_delete(struct bpfnet_maps *m, __u32 svc_id, __u8 gen, __u32 from, __u32 to)
+int maps_slots_delete(struct bpfnet_maps *m, __u32 svc_id, __u8 gen, __u32 from, __u32 to)
 {
 	struct bpfnet_slot_key sk = { .svc_id = svc_id, .gen = gen };
 	int err = 0;
 
 	for (__u32 i = from; i < to; i++) {
 		sk.slot = (__u16)i;
-		int e = map_remove(m, BPFNET_M_SLOT, &sk);
+		int e = maps_remove(m, BPFNET_M_SLOT, &sk);
 
 		if (e && !err)
 			err = e;
@@ -291,12 +292,12 @@ int bpfnet_backend_upsert(struct bpfnet_maps *m, const struct bpfnet_backend_ent
 {
 	if (!b->id)
 		return -EINVAL;
-	return map_write(m, BPFNET_M_BACKEND, &b->id, &b->be, BPF_ANY);
+	return maps_write(m, BPFNET_M_BACKEND, &b->id, &b->be, BPF_ANY);
 }
 
 int bpfnet_backend_delete(struct bpfnet_maps *m, __u32 id)
 {
-	return map_remove(m, BPFNET_M_BACKEND, &id);
+	return maps_remove(m, BPFNET_M_BACKEND, &id);
 }
 
 int bpfnet_service_upsert(struct bpfnet_maps *m, const struct bpfnet_svc_key *key,
@@ -331,22 +332,22 @@ int bpfnet_service_upsert(struct bpfnet_maps *m, const struct bpfnet_svc_key *ke
 	sk.gen = val.slot_gen;
 	for (__u32 i = 0; i < spec->n_backends; i++) {
 		sk.slot = (__u16)i;
-		err = map_write(m, BPFNET_M_SLOT, &sk, &spec->backends[i].id, BPF_ANY);
+		err = maps_write(m, BPFNET_M_SLOT, &sk, &spec->backends[i].id, BPF_ANY);
 		if (err) {
-			slots_delete(m, val.id, val.slot_gen, 0, i);
+			maps_slots_delete(m, val.id, val.slot_gen, 0, i);
 			return err;
 		}
 	}
 
-	err = map_write(m, BPFNET_M_REVNAT, &val.id, &rn, BPF_ANY);
+	err = maps_write(m, BPFNET_M_REVNAT, &val.id, &rn, BPF_ANY);
 	if (!err) {
-		err = map_write(m, BPFNET_M_SVC, key, &val, BPF_ANY);
+		err = maps_write(m, BPFNET_M_SVC, key, &val, BPF_ANY);
 		/* a revnat entry of a live service (same id) stays */
 		if (err && (!had_old || old.id != val.id))
-			map_remove(m, BPFNET_M_REVNAT, &val.id);
+			maps_remove(m, BPFNET_M_REVNAT, &val.id);
 	}
 	if (err) {
-		slots_delete(m, val.id, val.slot_gen, 0, spec->n_backends);
+		maps_slots_delete(m, val.id, val.slot_gen, 0, spec->n_backends);
 		return err;
 	}
 
@@ -355,10 +356,10 @@ int bpfnet_service_upsert(struct bpfnet_maps *m, const struct bpfnet_svc_key *ke
 	/* Stale slots of the previous generation (and its extra slots when
 	 * the id stayed): failure to delete leaves garbage, not wrong routing. */
 	if (old.id != val.id) {
-		slots_delete(m, old.id, old.slot_gen, 0, old.count);
-		map_remove(m, BPFNET_M_REVNAT, &old.id);
+		maps_slots_delete(m, old.id, old.slot_gen, 0, old.count);
+		maps_remove(m, BPFNET_M_REVNAT, &old.id);
 	} else {
-		slots_delete(m, old.id, old.slot_gen, 0, old.count);
+		maps_slots_delete(m, old.id, old.slot_gen, 0, old.count);
 	}
 	return 0;
 }
@@ -371,12 +372,12 @@ int bpfnet_service_delete(struct bpfnet_maps *m, const struct bpfnet_svc_key *ke
 	m->err_map = -1;
 	if (bpf_map_lookup_elem(m->fd[BPFNET_M_SVC], key, &val))
 		return errno == ENOENT ? -ENOENT : -errno;
-	err = map_remove(m, BPFNET_M_SVC, key);
+	err = maps_remove(m, BPFNET_M_SVC, key);
 	if (err)
 		return err;
-	err = slots_delete(m, val.id, val.slot_gen, 0, val.count);
+	err = maps_slots_delete(m, val.id, val.slot_gen, 0, val.count);
 	if (!err)
-		err = map_remove(m, BPFNET_M_REVNAT, &val.id);
+		err = maps_remove(m, BPFNET_M_REVNAT, &val.id);
 	return err;
 }
 
@@ -469,17 +470,17 @@ int bpfnet_config_set(struct bpfnet_maps *m, const struct bpfnet_config *cfg)
 {
 	__u32 zero = 0;
 
-	return map_write(m, BPFNET_M_CONFIG, &zero, cfg, BPF_ANY);
+	return maps_write(m, BPFNET_M_CONFIG, &zero, cfg, BPF_ANY);
 }
 
 int bpfnet_endpoint_upsert(struct bpfnet_maps *m, __be32 addr, const struct bpfnet_endpoint *ep)
 {
-	return map_write(m, BPFNET_M_ENDPOINT, &addr, ep, BPF_ANY);
+	return maps_write(m, BPFNET_M_ENDPOINT, &addr, ep, BPF_ANY);
 }
 
 int bpfnet_endpoint_delete(struct bpfnet_maps *m, __be32 addr)
 {
-	return map_remove(m, BPFNET_M_ENDPOINT, &addr);
+	return maps_remove(m, BPFNET_M_ENDPOINT, &addr);
 }
 
 int bpfnet_service_name_set(struct bpfnet_maps *m, __u32 svc_id, const char *name)
@@ -487,12 +488,12 @@ int bpfnet_service_name_set(struct bpfnet_maps *m, __u32 svc_id, const char *nam
 	struct bpfnet_svc_name n = {};
 
 	snprintf(n.name, sizeof(n.name), "%s", name);
-	return map_write(m, BPFNET_M_SVC_NAME, &svc_id, &n, BPF_ANY);
+	return maps_write(m, BPFNET_M_SVC_NAME, &svc_id, &n, BPF_ANY);
 }
 
 int bpfnet_service_name_delete(struct bpfnet_maps *m, __u32 svc_id)
 {
-	return map_remove(m, BPFNET_M_SVC_NAME, &svc_id);
+	return maps_remove(m, BPFNET_M_SVC_NAME, &svc_id);
 }
 
 void bpfnet_service_name_get(struct bpfnet_maps *m, __u32 svc_id, char *buf, size_t len)

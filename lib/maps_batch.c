@@ -12,6 +12,7 @@
 #include <bpf/bpf.h>
 
 #include "maps.h"
+#include "maps_internal.h"
 
 /* One map's staged elements; owner[i] is the staged service element i
  * belongs to, so a failed element fails exactly its service. */
@@ -183,11 +184,6 @@ static void queue_compact(struct batch_queue *q, const struct staged_service *sv
 	q->n = out;
 }
 
-static int write_error(int err)
-{
-	return err == -E2BIG ? -ENOSPC : err; /* a full hash map says E2BIG */
-}
-
 /* Write a queue: one batch call; from the first element it did not take,
  * element by element, so each failure is pinned on its service (unless
  * @fatal is false: a missing name is cosmetic). */
@@ -205,12 +201,14 @@ static void queue_write(struct bpfnet_batch *b, struct batch_queue *q, bool fata
 		done = 0;
 	for (size_t i = done; i < q->n; i++) {
 		struct staged_service *s = &b->svcs[q->owner[i]];
+		int err;
 
-		if (s->err || !bpf_map_update_elem(fd, q->keys + i * q->key_size,
-						   q->vals + i * q->val_size, BPF_ANY))
+		if (s->err)
 			continue;
-		if (fatal) {
-			s->err = write_error(-errno);
+		err = maps_write(b->m, q->map, q->keys + i * q->key_size,
+				 q->vals + i * q->val_size, BPF_ANY);
+		if (err && fatal) {
+			s->err = err;
 			s->err_map = q->map;
 		}
 	}
@@ -221,14 +219,9 @@ static void queue_write(struct bpfnet_batch *b, struct batch_queue *q, bool fata
  * belong to the caller: they may be shared. */
 static void staged_cleanup(struct bpfnet_batch *b, const struct staged_service *s)
 {
-	struct bpfnet_slot_key sk = { .svc_id = s->id };
-
-	for (__u32 i = 0; i < s->n_slots; i++) {
-		sk.slot = (__u16)i;
-		bpf_map_delete_elem(b->m->fd[BPFNET_M_SLOT], &sk);
-	}
-	bpf_map_delete_elem(b->m->fd[BPFNET_M_REVNAT], &s->id);
-	bpf_map_delete_elem(b->m->fd[BPFNET_M_SVC_NAME], &s->id);
+	maps_slots_delete(b->m, s->id, 0, 0, s->n_slots);
+	maps_remove(b->m, BPFNET_M_REVNAT, &s->id);
+	maps_remove(b->m, BPFNET_M_SVC_NAME, &s->id);
 }
 
 int bpfnet_batch_flush(struct bpfnet_batch *b, bpfnet_batch_failed_fn failed, void *arg)
