@@ -60,11 +60,13 @@ static __always_inline void ct_touch(struct bpfnet_ct_value *ct, const struct pk
 }
 
 /* Insert both entries of a new flow; the reply entry first, so a reply can
- * never arrive for a SERVICE entry without its twin. */
+ * never arrive for a SERVICE entry without its twin. A hairpinned flow's
+ * replies are addressed to BPFNET_HAIRPIN_ADDR, and its reply entry says so. */
 static __always_inline int ct_create(const struct bpfnet_ct_key *fwd, const struct pkt *p,
 				     __be32 backend_addr, __be16 backend_port, __u32 backend_id,
 				     __u32 svc_id, __u64 now)
 {
+	int hairpin = backend_addr == fwd->saddr;
 	struct bpfnet_ct_value v = {
 		.created_ns = now,
 		.last_seen_ns = now,
@@ -75,8 +77,10 @@ static __always_inline int ct_create(const struct bpfnet_ct_key *fwd, const stru
 
 	if (p->proto == IPPROTO_TCP && (p->tcp_flags & TCP_FLAG_RST))
 		v.flags |= BPFNET_CT_F_RST;
-	ct_key_init(&rev, backend_addr, fwd->saddr, backend_port, fwd->sport, fwd->proto,
-		    BPFNET_CT_REPLY);
+	if (hairpin)
+		v.flags |= BPFNET_CT_F_HAIRPIN;
+	ct_key_init(&rev, backend_addr, hairpin ? bpf_htonl(BPFNET_HAIRPIN_ADDR) : fwd->saddr,
+		    backend_port, fwd->sport, fwd->proto, BPFNET_CT_REPLY);
 	if (bpf_map_update_elem(&ct_v1, &rev, &v, BPF_ANY))
 		return -1;
 	return bpf_map_update_elem(&ct_v1, fwd, &v, BPF_ANY);

@@ -13,7 +13,8 @@
 #include "parse.h"
 #include "stats.h"
 
-static __always_inline int deliver_local(struct __sk_buff *skb, const struct pkt *p, __be32 daddr)
+static __always_inline int deliver_to_pod(struct __sk_buff *skb, const struct pkt *p,
+					  __be32 daddr, int hairpin)
 {
 	struct bpfnet_endpoint *ep = bpf_map_lookup_elem(&endpoint_v1, &daddr);
 	void *data, *data_end;
@@ -21,8 +22,9 @@ static __always_inline int deliver_local(struct __sk_buff *skb, const struct pkt
 	struct iphdr *ip;
 	__u16 old, new;
 
-	/* not a local pod, or the sender itself (hairpin): the kernel decides */
-	if (!ep || ep->ifindex == skb->ifindex)
+	/* not a local pod, or a pod's packet to itself that no service
+	 * translated (its stack never sends one): the kernel decides */
+	if (!ep || (ep->ifindex == skb->ifindex && !hairpin))
 		return TC_ACT_OK;
 	/* the rewrites before may have moved the packet: fresh pointers */
 	data = (void *)(long)skb->data;
@@ -41,6 +43,18 @@ static __always_inline int deliver_local(struct __sk_buff *skb, const struct pkt
 	__builtin_memcpy(eth->h_source, ep->host_mac, ETH_ALEN);
 	stat_verdict(BPFNET_STAT_LOCAL_DELIVERY, skb->len);
 	return bpf_redirect(ep->ifindex, 0);
+}
+
+static __always_inline int deliver_local(struct __sk_buff *skb, const struct pkt *p, __be32 daddr)
+{
+	return deliver_to_pod(skb, p, daddr, 0);
+}
+
+/* A hairpinned flow goes back out of the veth it came in on. */
+static __always_inline int deliver_hairpin(struct __sk_buff *skb, const struct pkt *p,
+					   __be32 daddr)
+{
+	return deliver_to_pod(skb, p, daddr, 1);
 }
 
 #endif

@@ -152,6 +152,14 @@ static __always_inline int icmp_error_xlate(struct __sk_buff *skb, const struct 
 			return -1;
 		if (p->saddr == q.daddr && icmp_outer_addr(skb, p, 0, rn->addr))
 			return -1;
+		/* hairpin: the quoted source was the hairpin address, the
+		 * client's own address before */
+		if (ct->flags & BPFNET_CT_F_HAIRPIN) {
+			if (icmp_quote_rewrite(skb, p, &q, 0, q.daddr, q.sport))
+				return -1;
+			if (p->daddr == q.saddr && icmp_outer_addr(skb, p, 1, q.daddr))
+				return -1;
+		}
 		return 1;
 	}
 
@@ -169,6 +177,15 @@ static __always_inline int icmp_error_xlate(struct __sk_buff *skb, const struct 
 			return -1;
 		if (p->daddr == q.saddr && icmp_outer_addr(skb, p, 1, be->addr))
 			return -1;
+		/* hairpin: the backend saw the flow come from the hairpin address */
+		if (ct->flags & BPFNET_CT_F_HAIRPIN) {
+			__be32 hairpin = bpf_htonl(BPFNET_HAIRPIN_ADDR);
+
+			if (icmp_quote_rewrite(skb, p, &q, 1, hairpin, q.dport))
+				return -1;
+			if (p->saddr == q.daddr && icmp_outer_addr(skb, p, 0, hairpin))
+				return -1;
+		}
 		return 1;
 	}
 	return 0;

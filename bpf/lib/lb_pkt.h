@@ -88,17 +88,24 @@ static __always_inline int lb_pkt_service(struct __sk_buff *skb, struct pkt *p,
 	}
 	if (nat_rewrite_dst(skb, p, be_addr, be_port))
 		return drop_pkt(skb, p, BPFNET_DROP_CSUM_ERROR);
-	return deliver_local(skb, p, be_addr);
+	if (be_addr != p->saddr)
+		return deliver_local(skb, p, be_addr);
+	/* the pod reached itself: see BPFNET_HAIRPIN_ADDR */
+	if (nat_rewrite_src(skb, p, bpf_htonl(BPFNET_HAIRPIN_ADDR), p->sport))
+		return drop_pkt(skb, p, BPFNET_DROP_CSUM_ERROR);
+	stat_verdict(BPFNET_STAT_HAIRPIN, skb->len);
+	return deliver_hairpin(skb, p, be_addr);
 }
 
 /* Mark the SERVICE entry of a flow whose first reply just went by, so it
  * graduates from the short SYN lifetime. */
-static __always_inline void lb_pkt_mark_replied(const struct pkt *p, const struct bpfnet_revnat *rn)
+static __always_inline void lb_pkt_mark_replied(const struct pkt *p, __be32 client,
+						const struct bpfnet_revnat *rn)
 {
 	struct bpfnet_ct_value *fwd;
 	struct bpfnet_ct_key key;
 
-	ct_key_init(&key, p->daddr, rn->addr, p->dport, rn->port, p->proto, BPFNET_CT_SERVICE);
+	ct_key_init(&key, client, rn->addr, p->dport, rn->port, p->proto, BPFNET_CT_SERVICE);
 	fwd = bpf_map_lookup_elem(&ct_v1, &key);
 	if (fwd)
 		fwd->flags |= BPFNET_CT_F_SEEN_REPLY;
@@ -126,6 +133,7 @@ static __always_inline int lb_pkt_reply(struct __sk_buff *skb, struct pkt *p)
 	struct bpfnet_ct_value *ct;
 	struct bpfnet_revnat *rn;
 	struct bpfnet_ct_key key;
+	__be32 client;
 	__u32 svc_id;
 
 	lb_pkt_forget_stale_reply(p);
@@ -142,9 +150,11 @@ static __always_inline int lb_pkt_reply(struct __sk_buff *skb, struct pkt *p)
 		stat_verdict(BPFNET_STAT_PASS, skb->len);
 		return TC_ACT_OK;
 	}
+	/* a hairpinned flow's client is the backend itself */
+	client = ct->flags & BPFNET_CT_F_HAIRPIN ? p->saddr : p->daddr;
 	if (!(ct->flags & BPFNET_CT_F_SEEN_REPLY)) {
 		ct->flags |= BPFNET_CT_F_SEEN_REPLY;
-		lb_pkt_mark_replied(p, rn);
+		lb_pkt_mark_replied(p, client, rn);
 	}
 	ct_touch(ct, p, ct_now(), BPFNET_CT_F_FIN_REV);
 
@@ -155,7 +165,11 @@ static __always_inline int lb_pkt_reply(struct __sk_buff *skb, struct pkt *p)
 	if (nat_rewrite_src(skb, p, rn->addr, rn->port))
 		return drop_pkt(skb, p, BPFNET_DROP_CSUM_ERROR);
 	stat_verdict(BPFNET_STAT_REVNAT, skb->len);
-	return deliver_local(skb, p, p->daddr);
+	if (client == p->daddr)
+		return deliver_local(skb, p, client);
+	if (nat_store_addr(skb, p, offsetof(struct iphdr, daddr), p->daddr, client))
+		return drop_pkt(skb, p, BPFNET_DROP_CSUM_ERROR);
+	return deliver_hairpin(skb, p, client);
 }
 
 static __always_inline int lb_pkt_icmp(struct __sk_buff *skb, const struct pkt *p)

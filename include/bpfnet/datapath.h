@@ -141,7 +141,19 @@ enum bpfnet_ct_flags {
 	BPFNET_CT_F_FIN_FWD = 1 << 1,
 	BPFNET_CT_F_FIN_REV = 1 << 2,
 	BPFNET_CT_F_RST = 1 << 3,
+	/* the client is its own backend: the reply entry's client is
+	 * BPFNET_HAIRPIN_ADDR, which the reverse NAT turns back into it */
+	BPFNET_CT_F_HAIRPIN = 1 << 4,
 };
+
+/*
+ * Source given to a hairpinned flow (a pod reaching itself through a service
+ * on the packet path). With its own address as source the pod would answer
+ * itself inside its namespace, where no reverse NAT happens; from this
+ * address the answer leaves through the pod's veth like any other reply.
+ * Link-local, so never a pod or service address; host byte order.
+ */
+#define BPFNET_HAIRPIN_ADDR 0xa9fe2a01 /* 169.254.42.1 */
 
 struct bpfnet_ct_value {
 	__u64 created_ns;   /* bpf_ktime_get_ns() */
@@ -294,7 +306,8 @@ struct bpfnet_svc_name {
 	X(SOCK_PEERNAME_XLATE, "sock_getpeername_xlate")               \
 	X(SOCK_REJECT, "sock_reject_no_backend")                       \
 	X(CT_REOPEN, "ct_reopen")                                      \
-	X(LOCAL_DELIVERY, "local_delivery") /* also counted: to a local pod's veth */
+	X(LOCAL_DELIVERY, "local_delivery") /* also counted: to a local pod's veth */ \
+	X(HAIRPIN, "hairpin")     /* a pod reached itself via a service */
 
 /* Drop reasons; X(enum suffix, CLI name). */
 #define BPFNET_DROP_LIST(X)                                          \

@@ -124,6 +124,51 @@ backend_churn_socket_lb() {
 	backend_churn
 }
 
+# A pod reaching a service that picks the pod itself (hairpin).
+hairpin_pod() {
+	pod_add web0 "${WEB[0]}"
+	bg_in_pod web0 "$NETTOOL" serve-tcp "${WEB[0]}:8080" web0
+	bg_in_pod web0 "$NETTOOL" serve-udp "${WEB[0]}:5353" web0
+	wait_listen web0 tcp 8080
+	wait_listen web0 udp 5353
+	ctl svc-set "$VIP:80/tcp" 1 "${WEB[0]}:8080"
+	ctl svc-set "$VIP:53/udp" 2 "${WEB[0]}:5353"
+}
+
+hairpin_checks() {
+	local out
+	out=$(client web0 tcp-clients "$VIP:80" 50)
+	log "$out"
+	expect_no_failures "$out"
+	expect_spread "$out" web0 50
+	out=$(client web0 udp-clients "$VIP:53" 50)
+	log "$out"
+	expect_no_failures "$out"
+	expect_spread "$out" web0 50
+}
+
+# Routed back by the node's kernel first, then (pod registered in the
+# endpoints map) redirected by tc straight back into the pod's veth.
+hairpin_packet_path() {
+	local ifindex
+	hairpin_pod
+	hairpin_checks
+	[ "$(stat_of hairpin)" -ge 100 ] || fail "flows were not hairpinned: $(ctl stats | tr '\n' ' ')"
+	ifindex=$(in_node ip -o link show lxcweb0 | cut -d: -f1)
+	ctl endpoint-set "${WEB[0]}" "$ifindex" "$(in_pod web0 ip -o link show eth0 | mac_of)" \
+		"$(in_node ip -o link show lxcweb0 | mac_of)"
+	hairpin_checks
+	[ "$(stat_of local_delivery)" -ge 200 ] || fail "hairpinned packets were not redirected"
+}
+
+hairpin_socket_lb() {
+	hairpin_pod
+	socket_lb_on
+	hairpin_checks
+	[ "$(stat_of sock_connect_xlate)" -eq 50 ] || fail "connect() not translated 50 times"
+	[ "$(stat_of hairpin)" -eq 0 ] || fail "tc saw flows socket LB had translated"
+}
+
 # A service without endpoints is refused at once, never a timeout.
 no_backend_refused() {
 	pod_add client 10.244.0.2
@@ -152,5 +197,7 @@ run_case dns_same_node_packet_path dns_same_node_packet_path
 run_case dns_same_node_socket_lb dns_same_node_socket_lb
 run_case backend_churn_packet_path backend_churn_packet_path
 run_case backend_churn_socket_lb backend_churn_socket_lb
+run_case hairpin_packet_path hairpin_packet_path
+run_case hairpin_socket_lb hairpin_socket_lb
 run_case no_backend_refused_packet_path no_backend_refused_packet_path
 run_case no_backend_refused_socket_lb no_backend_refused_socket_lb

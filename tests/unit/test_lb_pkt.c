@@ -234,6 +234,118 @@ TEST(icmp_error_from_client_goes_to_backend)
 	ASSERT_CSUMS(&r.out, "outer");
 }
 
+/* A pod connecting to a service that picks the pod itself (socket LB off).
+ * Its own address as source would make its stack answer itself, unseen by
+ * the reverse NAT; the flow comes from the hairpin address instead. */
+TEST(pod_reaching_itself_through_a_service_is_hairpinned)
+{
+	static const uint8_t mac[6] = { 0x02, 0, 0, 0, 0, 0x0c };
+	struct pkt_spec s = tcp_spec(BACKEND(1), 40000, VIP, 80, TCP_SYN);
+	struct bpfnet_endpoint ep = { .ifindex = 1 }; /* test runs happen on lo */
+	struct bpfnet_ct_value ct;
+	struct tc_result r;
+	struct pkt_buf in;
+
+	svc_set(f, VIP, 80, IPPROTO_TCP, 7, 1, 8080, 100);
+	pkt_build(&in, &s);
+	run_tc(f, &in, &r);
+	ASSERT_EQ(r.retval, TC_ACT_OK, "SYN verdict (no endpoint entry: the kernel routes it)");
+	s.saddr = BPFNET_HAIRPIN_ADDR;
+	s.daddr = BACKEND(1);
+	s.dport = 8080;
+	expect_rewritten(&r, s, "SYN from the hairpin address to the pod itself");
+	ASSERT_EQ(stat_packets(f, BPFNET_STAT_HAIRPIN), 1, "hairpin counter");
+	ASSERT_OK(ct_get(f, BACKEND(1), VIP, 40000, 80, IPPROTO_TCP, BPFNET_CT_SERVICE, &ct),
+		  "service entry keyed by the pod's own tuple");
+	ASSERT_TRUE(ct.flags & BPFNET_CT_F_HAIRPIN, "service entry marked hairpin");
+	ASSERT_OK(ct_get(f, BACKEND(1), BPFNET_HAIRPIN_ADDR, 8080, 40000, IPPROTO_TCP,
+			 BPFNET_CT_REPLY, &ct), "reply entry towards the hairpin address");
+	ASSERT_TRUE(ct.flags & BPFNET_CT_F_HAIRPIN, "reply entry marked hairpin");
+
+	/* the pod answers the hairpin address; it gets the answer from the VIP */
+	s = tcp_spec(BACKEND(1), 8080, BPFNET_HAIRPIN_ADDR, 40000, TCP_SYN | TCP_ACK);
+	pkt_build(&in, &s);
+	run_tc(f, &in, &r);
+	ASSERT_EQ(r.retval, TC_ACT_OK, "SYN-ACK verdict");
+	s.saddr = VIP;
+	s.sport = 80;
+	s.daddr = BACKEND(1);
+	expect_rewritten(&r, s, "SYN-ACK from the VIP to the pod");
+	ASSERT_EQ(stat_packets(f, BPFNET_STAT_REVNAT), 1, "revnat counter");
+	ASSERT_OK(ct_get(f, BACKEND(1), VIP, 40000, 80, IPPROTO_TCP, BPFNET_CT_SERVICE, &ct), "ct");
+	ASSERT_TRUE(ct.flags & BPFNET_CT_F_SEEN_REPLY, "service entry learned of the reply");
+
+	/* with the pod registered, both directions go straight back out of its veth */
+	memcpy(ep.pod_mac, mac, 6);
+	memcpy(ep.host_mac, mac, 6);
+	ASSERT_OK(bpfnet_endpoint_upsert(&f->maps, htonl(BACKEND(1)), &ep), "register endpoint");
+	s = tcp_spec(BACKEND(1), 40000, VIP, 80, TCP_ACK);
+	pkt_build(&in, &s);
+	run_tc(f, &in, &r);
+	ASSERT_EQ(r.retval, TC_ACT_REDIRECT, "ACK redirected to the pod's own veth");
+	ASSERT_EQ(pkt_saddr(&r.out), BPFNET_HAIRPIN_ADDR, "ACK source");
+	ASSERT_EQ(pkt_daddr(&r.out), BACKEND(1), "ACK destination");
+	ASSERT_CSUMS(&r.out, "delivered ACK");
+	s = tcp_spec(BACKEND(1), 8080, BPFNET_HAIRPIN_ADDR, 40000, TCP_ACK);
+	pkt_build(&in, &s);
+	run_tc(f, &in, &r);
+	ASSERT_EQ(r.retval, TC_ACT_REDIRECT, "reply redirected to the pod's own veth");
+	ASSERT_EQ(pkt_saddr(&r.out), VIP, "reply source");
+	ASSERT_EQ(pkt_daddr(&r.out), BACKEND(1), "reply destination");
+	ASSERT_CSUMS(&r.out, "delivered reply");
+	ASSERT_EQ(stat_packets(f, BPFNET_STAT_HAIRPIN), 2, "hairpin counter");
+}
+
+/* ICMP errors of a hairpinned UDP flow, both ways. */
+TEST(icmp_errors_of_a_hairpinned_flow_are_translated)
+{
+	struct pkt_spec q = udp_spec(BACKEND(1), 5353, VIP, 53, (const uint8_t *)"query", 5);
+	struct pkt_spec seen = udp_spec(BPFNET_HAIRPIN_ADDR, 5353, BACKEND(1), 5300,
+					(const uint8_t *)"query", 5);
+	struct pkt_spec answer = udp_spec(BACKEND(1), 5300, BPFNET_HAIRPIN_ADDR, 5353,
+					  (const uint8_t *)"a", 1);
+	struct pkt_spec answered = udp_spec(VIP, 53, BACKEND(1), 5353, (const uint8_t *)"a", 1);
+	struct pkt_buf in, quote, want;
+	struct tc_result r;
+
+	svc_set(f, VIP, 53, IPPROTO_UDP, 9, 1, 5300, 200);
+	pkt_build(&in, &q);
+	run_tc(f, &in, &r);
+	expect_rewritten(&r, seen, "hairpinned query");
+
+	/* the pod's server side rejects the query: the pod's client side must
+	 * get it from the VIP, about the query it sent to the VIP */
+	pkt_build(&quote, &seen);
+	pkt_build_icmp_error(&in, BACKEND(1), BPFNET_HAIRPIN_ADDR, 3, 3, quote.data + 14,
+			     quote.len - 14);
+	run_tc(f, &in, &r);
+	ASSERT_EQ(r.retval, TC_ACT_OK, "error verdict");
+	pkt_build(&quote, &q);
+	pkt_build_icmp_error(&want, VIP, BACKEND(1), 3, 3, quote.data + 14, quote.len - 14);
+	ASSERT_EQ(r.out.len, want.len, "length");
+	ASSERT_MEM_EQ(r.out.data, want.data, want.len, "error about the query, from the VIP");
+	ASSERT_CSUMS(&r.out, "outer");
+	ASSERT_TRUE(!pkt_check_csums(r.out.data + 14 + 28, r.out.len - 14 - 28),
+		    "quoted packet checksums");
+
+	/* the client side rejects the answer: the server side must get the
+	 * error about the answer it sent to the hairpin address */
+	pkt_build(&in, &answer);
+	run_tc(f, &in, &r);
+	expect_rewritten(&r, answered, "hairpinned answer");
+	pkt_build(&quote, &answered);
+	pkt_build_icmp_error(&in, BACKEND(1), VIP, 3, 3, quote.data + 14, quote.len - 14);
+	run_tc(f, &in, &r);
+	ASSERT_EQ(r.retval, TC_ACT_OK, "second error verdict");
+	pkt_build(&quote, &answer);
+	pkt_build_icmp_error(&want, BPFNET_HAIRPIN_ADDR, BACKEND(1), 3, 3, quote.data + 14,
+			     quote.len - 14);
+	ASSERT_EQ(r.out.len, want.len, "length");
+	ASSERT_MEM_EQ(r.out.data, want.data, want.len, "error about the answer, from the hairpin address");
+	ASSERT_CSUMS(&r.out, "outer");
+	ASSERT_EQ(stat_packets(f, BPFNET_STAT_ICMP_ERR_XLATE), 2, "icmp xlate counter");
+}
+
 TEST(ip_options_are_translated_at_the_right_offsets)
 {
 	static const uint8_t ra[4] = { 0x94, 0x04, 0x00, 0x00 }; /* router alert */

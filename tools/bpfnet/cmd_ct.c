@@ -86,9 +86,10 @@ struct ct_view {
 
 static void fmt_ct_flags(char *buf, size_t len, __u16 flags)
 {
-	snprintf(buf, len, "%s%s%s%s", flags & BPFNET_CT_F_SEEN_REPLY ? "replied " : "",
+	snprintf(buf, len, "%s%s%s%s%s", flags & BPFNET_CT_F_SEEN_REPLY ? "replied " : "",
 		 flags & BPFNET_CT_F_FIN_FWD ? "fin-fwd " : "",
-		 flags & BPFNET_CT_F_FIN_REV ? "fin-rev " : "", flags & BPFNET_CT_F_RST ? "rst " : "");
+		 flags & BPFNET_CT_F_FIN_REV ? "fin-rev " : "", flags & BPFNET_CT_F_RST ? "rst " : "",
+		 flags & BPFNET_CT_F_HAIRPIN ? "hairpin " : "");
 	if (!buf[0])
 		snprintf(buf, len, "-");
 	else
