@@ -48,10 +48,13 @@ static int push_u32(__u32 **v, size_t *n, size_t *cap, __u32 x)
 	return 0;
 }
 
+/* 0 when every id up to the limit is taken */
 static __u32 id_alloc(struct id_pool *p)
 {
 	if (p->n_free)
 		return p->free[--p->n_free];
+	if (p->limit && p->next > p->limit)
+		return 0;
 	return p->next++;
 }
 
@@ -76,33 +79,64 @@ static void id_pool_free(struct id_pool *p)
 
 /* ---- backends ---- */
 
-static struct be_state *backend_get(struct reconciler *r, const struct bpfnet_backend *b, bool create)
+/* The backend @b, created with a new id if needed: -ENOSPC (the backend
+ * map named) when no id is left, as a full map would answer. */
+static int backend_get(struct reconciler *r, const struct bpfnet_backend *b, struct be_state **out,
+		       bool *created)
 {
 	struct be_state *s = backend_table_get(&r->backends, b);
+	__u32 id;
 
-	if (s || !create)
-		return s;
+	*created = !s;
+	if (s) {
+		*out = s;
+		return 0;
+	}
+	id = id_alloc(&r->backend_ids);
+	if (!id) {
+		r->maps->err_map = BPFNET_M_BACKEND;
+		return -ENOSPC;
+	}
 	s = backend_table_add(&r->backends, b);
-	if (s)
-		s->id = id_alloc(&r->backend_ids);
-	return s;
+	if (!s) {
+		id_release(&r->backend_ids, id);
+		return -ENOMEM;
+	}
+	s->id = id;
+	*out = s;
+	return 0;
 }
 
-/* Drop one reference; the last one removes the backend from the map. */
-static void backend_unref(struct reconciler *r, struct be_state *s)
+static void backend_remove(struct reconciler *r, struct be_state *s)
 {
-	int err;
+	int err = bpfnet_backend_delete(r->maps, s->id);
 
-	if (s->refs && --s->refs)
-		return;
-	err = bpfnet_backend_delete(r->maps, s->id);
 	if (err) {
 		r->stats.write_errors++;
 		log_msg(LOG_WARN, "backend delete failed", "backend_id=%u err=%d", s->id, err);
 	}
 	r->stats.backend_deletes++;
-	id_release(&r->backend_ids, s->id);
 	backend_table_del(&r->backends, s);
+}
+
+/* Drop one reference; the last one removes the backend from the map. Its
+ * id waits until conntrack no longer names it. */
+static void backend_unref(struct reconciler *r, struct be_state *s)
+{
+	if (s->refs && --s->refs)
+		return;
+	id_release(&r->backend_ids, s->id);
+	backend_remove(r, s);
+}
+
+/* A backend created for a write that failed was in no slot, so no flow
+ * can name it: its id is free at once (the array has only so many). Not
+ * for an adopted one: flows from before the restart may name it. */
+static void backend_forget_unused(struct reconciler *r, struct be_state *s)
+{
+	if (push_u32(&r->backend_ids.free, &r->backend_ids.n_free, &r->backend_ids.cap_free, s->id))
+		id_release(&r->backend_ids, s->id);
+	backend_remove(r, s);
 }
 
 /* ---- ownership ---- */
@@ -280,6 +314,7 @@ static int frontend_apply(struct reconciler *r, const char *owner, const struct 
 	struct fe_state *fe = htab_get(&r->frontends, &want->key, sizeof(want->key));
 	struct bpfnet_backend_entry *entries = NULL;
 	struct be_state **set = NULL;
+	bool *fresh = NULL;
 	struct bpfnet_service_spec spec = {};
 	bool created = false, staged = false;
 	int err = 0;
@@ -316,16 +351,17 @@ static int frontend_apply(struct reconciler *r, const char *owner, const struct 
 
 	if (want->n_backends) {
 		set = calloc(want->n_backends, sizeof(*set));
+		fresh = calloc(want->n_backends, sizeof(*fresh));
 		entries = calloc(want->n_backends, sizeof(*entries));
-		if (!set || !entries) {
+		if (!set || !fresh || !entries) {
 			err = -ENOMEM;
 			goto out;
 		}
 	}
 	for (size_t i = 0; i < want->n_backends; i++) {
-		set[i] = backend_get(r, &want->backends[i], true);
-		if (!set[i]) {
-			err = -ENOMEM;
+		err = backend_get(r, &want->backends[i], &set[i], &fresh[i]);
+		if (err) {
+			count_write_failure(r, want->name, err);
 			goto out;
 		}
 		entries[i].id = set[i]->id;
@@ -392,10 +428,14 @@ claim:
 		bulk_flush(r); /* @fe is fully recorded: a failure forgets it cleanly */
 out:
 	/* backends created for a write that failed are not referenced */
-	for (size_t i = 0; set && i < want->n_backends; i++)
-		if (set[i] && !set[i]->refs)
+	for (size_t i = 0; set && i < want->n_backends; i++) {
+		if (set[i] && !set[i]->refs && fresh[i])
+			backend_forget_unused(r, set[i]);
+		else if (set[i] && !set[i]->refs)
 			backend_unref(r, set[i]);
+	}
 	free(set);
+	free(fresh);
 	free(entries);
 	if (created) {
 		htab_del(&r->frontends, &fe->key, sizeof(fe->key));
@@ -503,12 +543,17 @@ struct freed {
 	size_t n_svc, n_be;
 };
 
+static int cmp_u32(const void *a, const void *b)
+{
+	__u32 x = *(const __u32 *)a, y = *(const __u32 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* @v sorted: every conntrack entry is checked against every freed id */
 static bool contains(const __u32 *v, size_t n, __u32 x)
 {
-	for (size_t i = 0; i < n; i++)
-		if (v[i] == x)
-			return true;
-	return false;
+	return n && bsearch(&x, v, n, sizeof(x), cmp_u32);
 }
 
 static bool ct_names_freed(const struct bpfnet_ct_key *k, const struct bpfnet_ct_value *v,
@@ -520,9 +565,11 @@ static bool ct_names_freed(const struct bpfnet_ct_key *k, const struct bpfnet_ct
 	return contains(f->svc, f->n_svc, v->svc_id) || contains(f->be, f->n_be, v->backend_id);
 }
 
+/* @p->pending is sorted: the lowest ids end on top of the free stack, which
+ * keeps backend ids dense */
 static void release_pending(struct id_pool *p)
 {
-	for (size_t i = 0; i < p->n_pending; i++)
+	for (size_t i = p->n_pending; i-- > 0;)
 		if (push_u32(&p->free, &p->n_free, &p->cap_free, p->pending[i]))
 			break; /* an id that cannot be recorded is never reused: safe */
 	p->n_pending = 0;
@@ -540,6 +587,10 @@ int reconcile_flush_freed(struct reconciler *r)
 			    r->backend_ids.n_pending };
 	if (!f.n_svc && !f.n_be)
 		return 0;
+	if (f.n_svc)
+		qsort(r->svc_ids.pending, f.n_svc, sizeof(__u32), cmp_u32);
+	if (f.n_be)
+		qsort(r->backend_ids.pending, f.n_be, sizeof(__u32), cmp_u32);
 	err = bpfnet_ct_flush(r->maps, ct_names_freed, &f, &n);
 	if (err) {
 		log_msg(LOG_WARN, "conntrack flush failed", "err=%d", err);
@@ -601,7 +652,7 @@ static int adopt_one(const void *key, const void *val, void *arg)
 		struct bpfnet_backend be;
 		struct be_state *s;
 
-		if (bpf_map_lookup_elem(r->maps->fd[BPFNET_M_BACKEND], &ids[i], &be)) {
+		if (bpfnet_backend_get(r->maps, ids[i], &be)) {
 			fe->rewrite = true; /* a dangling slot */
 			continue;
 		}
@@ -634,6 +685,27 @@ static int adopt_one(const void *key, const void *val, void *arg)
 	return 0;
 }
 
+/* Ids below the highest adopted one that no pinned backend holds are
+ * reusable (the backend array has room for only so many), once conntrack
+ * entries of a previous run that may still name them are flushed: they
+ * start pending. */
+static int adopt_free_backend_ids(struct reconciler *r)
+{
+	struct id_pool *p = &r->backend_ids;
+	unsigned char *used = calloc(p->next / 8 + 1, 1);
+	if (!used)
+		return -ENOMEM;
+	backend_table_for_each(&r->backends, s)
+		used[s->id / 8] |= 1u << (s->id % 8);
+	for (size_t i = 0; i < r->n_stale_backends; i++) /* freed by the sweep */
+		used[r->stale_backends[i] / 8] |= 1u << (r->stale_backends[i] % 8);
+	for (__u32 id = p->next - 1; id >= 1; id--)
+		if (!(used[id / 8] & (1u << (id % 8))))
+			id_release(p, id);
+	free(used);
+	return 0;
+}
+
 int reconciler_init(struct reconciler *r, struct bpfnet_maps *maps)
 {
 	int err;
@@ -642,11 +714,14 @@ int reconciler_init(struct reconciler *r, struct bpfnet_maps *maps)
 	r->maps = maps;
 	r->svc_ids.next = 1; /* 0 is "none" for the library */
 	r->backend_ids.next = 1;
+	r->backend_ids.limit = maps->max_entries[BPFNET_M_BACKEND];
 	if (htab_init(&r->frontends, 1024) || htab_init(&r->owned, 1024))
 		return -ENOMEM;
 	err = bpfnet_map_iterate(maps, BPFNET_M_BACKEND, adopt_backend, r);
 	if (!err)
 		err = bpfnet_map_iterate(maps, BPFNET_M_SVC, adopt_one, r);
+	if (!err)
+		err = adopt_free_backend_ids(r);
 	return err;
 }
 

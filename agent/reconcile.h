@@ -20,6 +20,7 @@
 
 struct id_pool {
 	__u32 next;       /* never handed out yet */
+	__u32 limit;      /* largest id there is room for; 0: no limit */
 	__u32 *free;      /* reusable */
 	size_t n_free, cap_free;
 	__u32 *pending;   /* freed, waiting for the conntrack sweep */

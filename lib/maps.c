@@ -93,8 +93,15 @@ static int check_bpffs(const char *dir)
 	return st.f_type == BPF_FS_MAGIC ? 0 : -ENOTSUP;
 }
 
+/* The backend array has one element more than its capacity: id 0 is never a
+ * backend. Everything else holds what it says. */
+static __u32 capacity_of(int id, __u32 max_entries)
+{
+	return id == BPFNET_M_BACKEND && max_entries ? max_entries - 1 : max_entries;
+}
+
 /* A pin whose layout differs was made by an incompatible bpfnet. */
-static int check_pinned(int fd, struct bpf_map *spec, __u32 *max_entries)
+static int check_pinned(int fd, struct bpf_map *spec, int id, __u32 *max_entries)
 {
 	struct bpf_map_info info = {};
 	__u32 len = sizeof(info);
@@ -105,7 +112,7 @@ static int check_pinned(int fd, struct bpf_map *spec, __u32 *max_entries)
 	if (info.type != bpf_map__type(spec) || info.key_size != bpf_map__key_size(spec) ||
 	    info.value_size != bpf_map__value_size(spec))
 		return -EPROTO;
-	*max_entries = info.max_entries;
+	*max_entries = capacity_of(id, info.max_entries);
 	return 0;
 }
 
@@ -133,7 +140,7 @@ static int maps_open_once(struct bpfnet_maps *m, const struct bpfnet_map_sizes *
 			goto out;
 		fd = bpf_obj_get(path);
 		if (fd >= 0) {
-			err = check_pinned(fd, map, &m->max_entries[id]);
+			err = check_pinned(fd, map, id, &m->max_entries[id]);
 			if (!err)
 				err = bpf_map__reuse_fd(map, fd);
 			close(fd);
@@ -153,11 +160,13 @@ static int maps_open_once(struct bpfnet_maps *m, const struct bpfnet_map_sizes *
 		 * has no capacity: only the others are sized */
 		if (id != BPFNET_M_STATS && id != BPFNET_M_SOCK_PEER && id != BPFNET_M_CONFIG &&
 		    sizes && sizes->max_entries[id]) {
-			err = bpf_map__set_max_entries(map, sizes->max_entries[id]);
+			__u32 n = sizes->max_entries[id] + (id == BPFNET_M_BACKEND);
+
+			err = bpf_map__set_max_entries(map, n);
 			if (err)
 				goto out;
 		}
-		m->max_entries[id] = bpf_map__max_entries(map);
+		m->max_entries[id] = capacity_of(id, bpf_map__max_entries(map));
 	}
 
 	err = bpf_object__load(skel->obj);
@@ -288,16 +297,31 @@ int maps_slots_delete(struct bpfnet_maps *m, __u32 svc_id, __u8 gen, __u32 from,
 	return err;
 }
 
+/* An id past the array is what a full hash map was: ENOSPC. */
 int bpfnet_backend_upsert(struct bpfnet_maps *m, const struct bpfnet_backend_entry *b)
 {
-	if (!b->id)
+	if (!b->id || !b->be.addr)
 		return -EINVAL;
 	return maps_write(m, BPFNET_M_BACKEND, &b->id, &b->be, BPF_ANY);
 }
 
+/* Array elements cannot be deleted: zeros are no backend. */
 int bpfnet_backend_delete(struct bpfnet_maps *m, __u32 id)
 {
-	return maps_remove(m, BPFNET_M_BACKEND, &id);
+	static const struct bpfnet_backend none;
+
+	if (!id || id > m->max_entries[BPFNET_M_BACKEND])
+		return 0;
+	return maps_write(m, BPFNET_M_BACKEND, &id, &none, BPF_ANY);
+}
+
+int bpfnet_backend_get(struct bpfnet_maps *m, __u32 id, struct bpfnet_backend *be)
+{
+	if (!id || id > m->max_entries[BPFNET_M_BACKEND])
+		return -ENOENT;
+	if (bpf_map_lookup_elem(m->fd[BPFNET_M_BACKEND], &id, be))
+		return -errno;
+	return be->addr ? 0 : -ENOENT;
 }
 
 int bpfnet_service_upsert(struct bpfnet_maps *m, const struct bpfnet_svc_key *key,
@@ -398,6 +422,45 @@ int bpfnet_service_get(struct bpfnet_maps *m, const struct bpfnet_svc_key *key,
 	return val->count;
 }
 
+/* The backend array in batches, skipping ids that hold no backend: one
+ * syscall per 4096 ids instead of two per id. */
+static int backend_iterate(struct bpfnet_maps *m, bpfnet_iter_fn fn, void *arg)
+{
+	enum { CHUNK = 4096 };
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	struct bpfnet_backend *vals = calloc(CHUNK, sizeof(*vals));
+	__u32 *keys = calloc(CHUNK, sizeof(*keys));
+	__u32 in = 0, out = 0;
+	bool first = true, last = false;
+	int err = 0;
+
+	if (!keys || !vals) {
+		err = -ENOMEM;
+		goto out;
+	}
+	while (!last && !err) {
+		__u32 n = CHUNK;
+
+		if (bpf_map_lookup_batch(m->fd[BPFNET_M_BACKEND], first ? NULL : &in, &out, keys,
+					 vals, &n, &opts)) {
+			if (errno != ENOENT) {
+				err = -errno;
+				break;
+			}
+			last = true; /* n holds the final elements */
+		}
+		for (__u32 i = 0; i < n && !err; i++)
+			if (vals[i].addr)
+				err = fn(&keys[i], &vals[i], arg);
+		in = out;
+		first = false;
+	}
+out:
+	free(keys);
+	free(vals);
+	return err;
+}
+
 int bpfnet_map_iterate(struct bpfnet_maps *m, enum bpfnet_map_id id, bpfnet_iter_fn fn, void *arg)
 {
 	struct bpf_map_info info = {};
@@ -408,6 +471,8 @@ int bpfnet_map_iterate(struct bpfnet_maps *m, enum bpfnet_map_id id, bpfnet_iter
 
 	if (id >= BPFNET_M_COUNT || m->fd[id] < 0)
 		return -EBADF;
+	if (id == BPFNET_M_BACKEND)
+		return backend_iterate(m, fn, arg);
 	if (bpf_obj_get_info_by_fd(m->fd[id], &info, &info_len))
 		return -errno;
 	vsize = info.value_size;

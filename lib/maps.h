@@ -106,6 +106,8 @@ void bpfnet_batch_free(struct bpfnet_batch *b);
 int bpfnet_service_delete(struct bpfnet_maps *m, const struct bpfnet_svc_key *key);
 int bpfnet_backend_upsert(struct bpfnet_maps *m, const struct bpfnet_backend_entry *b);
 int bpfnet_backend_delete(struct bpfnet_maps *m, __u32 id);
+/* -ENOENT when @id holds no backend. */
+int bpfnet_backend_get(struct bpfnet_maps *m, __u32 id, struct bpfnet_backend *be);
 
 /* Read a service and up to @max of its live backend ids (returns how many it has). */
 int bpfnet_service_get(struct bpfnet_maps *m, const struct bpfnet_svc_key *key,

@@ -11,6 +11,7 @@
 
 #include "conntrack.h"
 #include "csum.h"
+#include "lb.h"
 #include "nat.h"
 
 struct icmp_quote {
@@ -169,7 +170,7 @@ static __always_inline int icmp_error_xlate(struct __sk_buff *skb, const struct 
 	ct = bpf_map_lookup_elem(&ct_v1, &key);
 	if (ct) {
 		__u32 backend_id = ct->backend_id;
-		struct bpfnet_backend *be = bpf_map_lookup_elem(&backend_v1, &backend_id);
+		struct bpfnet_backend *be = backend_lookup(backend_id);
 
 		if (!be)
 			return 0;

@@ -17,6 +17,15 @@ static __always_inline __u16 lb_pick_slot(__u16 count)
 	return bpf_get_prandom_u32() % count;
 }
 
+/* NULL for an id that names no backend: never written, or deleted (zeroed).
+ * A deleted id is reused only once no conntrack entry names it. */
+static __always_inline struct bpfnet_backend *backend_lookup(__u32 id)
+{
+	struct bpfnet_backend *be = bpf_map_lookup_elem(&backend_v2, &id);
+
+	return be && be->addr ? be : NULL;
+}
+
 static __always_inline struct bpfnet_backend *lb_slot_backend(__u32 svc_id, __u8 gen, __u16 slot,
 							       __u32 *backend_id)
 {
@@ -26,7 +35,7 @@ static __always_inline struct bpfnet_backend *lb_slot_backend(__u32 svc_id, __u8
 	if (!id)
 		return NULL;
 	*backend_id = *id;
-	return bpf_map_lookup_elem(&backend_v1, id);
+	return backend_lookup(*id);
 }
 
 /*

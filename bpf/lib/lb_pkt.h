@@ -54,7 +54,7 @@ static __always_inline int lb_pkt_service(struct __sk_buff *skb, struct pkt *p,
 	if (ct && ct->svc_id == svc->id) {
 		if (!p->has_l4 || (!ct_expired(ct, p->proto, now) && !ct_is_reopen(ct, p))) {
 			backend_id = ct->backend_id;
-			be = bpf_map_lookup_elem(&backend_v1, &backend_id);
+			be = backend_lookup(backend_id);
 		} else if (ct_is_reopen(ct, p)) {
 			stat_verdict(BPFNET_STAT_CT_REOPEN, skb->len);
 		}

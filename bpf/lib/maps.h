@@ -27,12 +27,11 @@ struct {
 } slot_v1 SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__type(key, __u32);
 	__type(value, struct bpfnet_backend);
-	__uint(max_entries, BPFNET_DEFAULT_BACKEND_MAX);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-} backend_v1 SEC(".maps");
+	__uint(max_entries, BPFNET_DEFAULT_BACKEND_MAX + 1);
+} backend_v2 SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

@@ -19,7 +19,7 @@
 /* Map names: the kernel object name (< 16 bytes) and the pin file name. */
 #define BPFNET_MAP_SVC      "svc_v1"
 #define BPFNET_MAP_SLOT     "slot_v1"
-#define BPFNET_MAP_BACKEND  "backend_v1"
+#define BPFNET_MAP_BACKEND  "backend_v2"
 #define BPFNET_MAP_REVNAT   "revnat_v1"
 #define BPFNET_MAP_CT       "ct_v1"
 #define BPFNET_MAP_FRAG     "frag_v1"
@@ -96,7 +96,14 @@ struct bpfnet_slot_key {
 
 /* slot value: __u32 backend id */
 
-/* ---- backends: id -> address ---- */
+/* ---- backends: id -> address ----
+ *
+ * An array indexed by backend id: ids are small and dense (the agent
+ * allocates them), an array write costs a third of a hash insert, and its
+ * lookup is inlined by the verifier. An all-zero entry is no backend; id 0 is
+ * never one. The map has one element more than its configured capacity.
+ * v2: v1 was a hash map.
+ */
 
 enum bpfnet_backend_state {
 	BPFNET_BACKEND_ACTIVE = 0,

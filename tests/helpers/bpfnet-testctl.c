@@ -68,14 +68,37 @@ static int parse_frontend(const char *s, struct bpfnet_svc_key *k)
 
 /* Stable id per backend address so the same backend keeps its id (and its
  * flows) across svc-set calls; FNV-1a, never 0. */
-static __u32 backend_id(const struct bpfnet_backend *b)
-{
-	const unsigned char *p = (const unsigned char *)b;
-	__u32 h = 2166136261u;
+/* The id a backend already has (same address, port, protocol), else the
+ * lowest free one: ids index the backend array, so they stay small. */
+struct id_search {
+	const struct bpfnet_backend *want;
+	__u32 found, next_free;
+};
 
-	for (size_t i = 0; i < 7; i++) /* addr, port, proto; not state */
-		h = (h ^ p[i]) * 16777619u;
-	return (h & 0x7fffffff) | 1;
+static int id_search_one(const void *key, const void *val, void *arg)
+{
+	const struct bpfnet_backend *be = val;
+	struct id_search *s = arg;
+	__u32 id = *(const __u32 *)key;
+
+	if (be->addr == s->want->addr && be->port == s->want->port && be->proto == s->want->proto) {
+		s->found = id;
+		return 1;
+	}
+	if (id == s->next_free) /* ids come in ascending order */
+		s->next_free++;
+	return 0;
+}
+
+static int backend_assign_id(struct bpfnet_maps *m, struct bpfnet_backend_entry *e)
+{
+	struct id_search s = { .want = &e->be, .next_free = 1 };
+	int err = bpfnet_map_iterate(m, BPFNET_M_BACKEND, id_search_one, &s);
+
+	if (err < 0)
+		return err;
+	e->id = s.found ? s.found : s.next_free;
+	return bpfnet_backend_upsert(m, e); /* taken before the next one looks */
 }
 
 static int parse_backend(const char *s, __u8 proto, struct bpfnet_backend_entry *e)
@@ -93,7 +116,6 @@ static int parse_backend(const char *s, __u8 proto, struct bpfnet_backend_entry 
 	e->be.port = htons((unsigned short)atoi(colon + 1));
 	e->be.proto = proto;
 	e->be.state = BPFNET_BACKEND_ACTIVE;
-	e->id = backend_id(&e->be);
 	return 0;
 }
 
@@ -164,9 +186,13 @@ static int cmd_svc_set(struct bpfnet_maps *m, int argc, char **argv)
 	spec.id = (__u32)strtoul(argv[1], &flags, 0);
 	if (*flags == ':')
 		spec.flags = (__u32)strtoul(flags + 1, NULL, 0);
-	for (int i = 2; i < argc; i++)
-		if (parse_backend(argv[i], key.proto, &be[spec.n_backends++]))
+	for (int i = 2; i < argc; i++) {
+		if (parse_backend(argv[i], key.proto, &be[spec.n_backends]))
 			return fail(argv[i], -EINVAL, NULL);
+		err = backend_assign_id(m, &be[spec.n_backends++]);
+		if (err)
+			return fail(argv[i], err, m);
+	}
 	err = bpfnet_service_upsert(m, &key, &spec);
 	return err ? fail(argv[0], err, m) : 0;
 }

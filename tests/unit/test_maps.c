@@ -131,6 +131,65 @@ TEST(service_map_full_is_reported_and_harmless)
 	bpfnet_maps_close(&m2);
 }
 
+static int collect_backend_ids(const void *key, const void *val, void *arg)
+{
+	__u32 *ids = arg;
+
+	(void)val;
+	ids[ids[0] + 1] = *(const __u32 *)key;
+	ids[0]++;
+	return ids[0] > 8;
+}
+
+/* Backends live in an array indexed by id: ids 1..capacity, an id past it is
+ * map-full, a deleted id reads as absent and is skipped by every walk. */
+TEST(backend_ids_index_an_array_of_the_configured_capacity)
+{
+	struct bpfnet_map_sizes sizes = {};
+	struct bpfnet_backend_entry be = { .be = { .addr = htonl(BACKEND(1)), .port = htons(80),
+						   .proto = IPPROTO_TCP } };
+	struct bpfnet_backend got;
+	struct bpfnet_maps m2;
+	char dir[PATH_MAX], buf[128];
+	__u32 n, ids[10] = {};
+
+	snprintf(dir, sizeof(dir), "%s/be", f->bpffs);
+	sizes.max_entries[BPFNET_M_BACKEND] = 4;
+	ASSERT_OK(bpfnet_maps_open(&m2, dir, &sizes, BPFNET_MAPS_CREATE), "create small");
+	ASSERT_EQ(m2.max_entries[BPFNET_M_BACKEND], 4, "capacity");
+	for (be.id = 1; be.id <= 4; be.id++)
+		ASSERT_OK(bpfnet_backend_upsert(&m2, &be), "ids 1-4 fit");
+	be.id = 5;
+	ASSERT_EQ(bpfnet_backend_upsert(&m2, &be), -ENOSPC, "id 5 is past the array");
+	bpfnet_maps_strerror(&m2, -ENOSPC, buf, sizeof(buf));
+	ASSERT_TRUE(strstr(buf, "backend_v2") && strstr(buf, "full"), "message names the map");
+	be.id = 0;
+	ASSERT_EQ(bpfnet_backend_upsert(&m2, &be), -EINVAL, "id 0 is no backend");
+	be.id = 1;
+	be.be.addr = 0;
+	ASSERT_EQ(bpfnet_backend_upsert(&m2, &be), -EINVAL, "address 0 is no backend");
+
+	ASSERT_OK(bpfnet_backend_delete(&m2, 2), "delete 2");
+	ASSERT_OK(bpfnet_backend_delete(&m2, 3), "delete 3");
+	ASSERT_OK(bpfnet_backend_delete(&m2, 9), "deleting past the array is a no-op");
+	ASSERT_EQ(bpfnet_backend_get(&m2, 2, &got), -ENOENT, "deleted reads as absent");
+	ASSERT_EQ(bpfnet_backend_get(&m2, 0, &got), -ENOENT, "id 0 reads as absent");
+	ASSERT_EQ(bpfnet_backend_get(&m2, 5, &got), -ENOENT, "past the array reads as absent");
+	ASSERT_OK(bpfnet_backend_get(&m2, 4, &got), "4 is there");
+	ASSERT_EQ(got.addr, htonl(BACKEND(1)), "4's address");
+	ASSERT_OK(bpfnet_map_count(&m2, BPFNET_M_BACKEND, &n), "count");
+	ASSERT_EQ(n, 2, "two backends");
+	ASSERT_OK(bpfnet_map_iterate(&m2, BPFNET_M_BACKEND, collect_backend_ids, ids), "walk");
+	ASSERT_EQ(ids[0], 2, "the walk sees two");
+	ASSERT_TRUE(ids[1] == 1 && ids[2] == 4, "ids 1 and 4");
+	bpfnet_maps_close(&m2);
+
+	/* reopened, the pin keeps its capacity */
+	ASSERT_OK(bpfnet_maps_open(&m2, dir, NULL, 0), "reopen");
+	ASSERT_EQ(m2.max_entries[BPFNET_M_BACKEND], 4, "capacity of the pin");
+	bpfnet_maps_close(&m2);
+}
+
 /* Batched creation writes exactly what single upserts write. */
 TEST(batch_writes_services_like_upserts)
 {
@@ -221,7 +280,7 @@ TEST(batch_map_full_fails_only_what_does_not_fit)
 		const char *name;
 	} cases[] = {
 		{ BPFNET_M_SVC, 3, "svc_v1" },
-		{ BPFNET_M_BACKEND, 6, "backend_v1" },
+		{ BPFNET_M_BACKEND, 6, "backend_v2" },
 		{ BPFNET_M_SLOT, 6, "slot_v1" },
 	};
 
@@ -248,7 +307,7 @@ TEST(batch_map_full_fails_only_what_does_not_fit)
 
 			for (int i = 0; i < 2; i++)
 				be[i] = (struct bpfnet_backend_entry){
-					.id = 100 + (__u32)(s * 2 + i),
+					.id = 1 + (__u32)(s * 2 + i), /* 7.. do not fit 6 */
 					.be = { .addr = htonl(BACKEND(s * 2 + i)), .port = htons(80) } };
 			tags[s] = s;
 			ASSERT_OK(bpfnet_batch_add_service(b, &k, &spec, "x", &tags[s]), "stage");
@@ -273,7 +332,7 @@ TEST(batch_map_full_fails_only_what_does_not_fit)
 			__u32 ids[2];
 
 			ASSERT_EQ(bpfnet_service_get(&m2, &k, &val, ids, 2), 2, "served");
-			ASSERT_OK(bpf_map_lookup_elem(m2.fd[BPFNET_M_BACKEND], &ids[1], &got),
+			ASSERT_OK(bpfnet_backend_get(&m2, ids[1], &got),
 				  "its backends are there");
 		}
 		bpfnet_batch_free(b);

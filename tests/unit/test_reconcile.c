@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdlib.h>
+#include <string.h>
 #include <bpf/bpf.h>
 
 #include "reconcile.h"
@@ -41,7 +42,7 @@ static __u32 backend_id_of(struct fixture *f, int b)
 	for (int i = 0; i < n; i++) {
 		struct bpfnet_backend be;
 
-		if (!bpf_map_lookup_elem(f->maps.fd[BPFNET_M_BACKEND], &ids[i], &be) &&
+		if (!bpfnet_backend_get(&f->maps, ids[i], &be) &&
 		    be.addr == htonl(BACKEND(b)))
 			return ids[i];
 	}
@@ -184,7 +185,7 @@ TEST(reconcile_restart_sweeps_duplicate_backend_ids)
 	ASSERT_OK(reconcile_service(&r, "default/b", &b), "b");
 	reconciler_free(&r);
 	id1 = backend_id_of(f, 1);
-	ASSERT_OK(bpf_map_lookup_elem(f->maps.fd[BPFNET_M_BACKEND], &id1, &be), "backend");
+	ASSERT_OK(bpfnet_backend_get(&f->maps, id1, &be), "backend");
 	/* a second id for the same backend, and b's slot pointing at it */
 	ASSERT_OK(bpf_map_update_elem(f->maps.fd[BPFNET_M_BACKEND], &dup, &be, BPF_ANY), "dup");
 	ASSERT_OK(bpf_map_lookup_elem(f->maps.fd[BPFNET_M_SVC], &kb, &v), "svc b");
@@ -199,8 +200,7 @@ TEST(reconcile_restart_sweeps_duplicate_backend_ids)
 	ASSERT_OK(reconcile_sweep_adopted(&r), "sweep");
 	ASSERT_EQ(map_entries(f, BPFNET_M_BACKEND), 1, "one id left");
 	ASSERT_EQ(bpfnet_service_get(&f->maps, &ka, &v, ids, 4), 1, "a: one slot");
-	ASSERT_OK(bpf_map_lookup_elem(f->maps.fd[BPFNET_M_BACKEND], &ids[0], &be),
-		  "a's slot names a live backend");
+	ASSERT_OK(bpfnet_backend_get(&f->maps, ids[0], &be), "a's slot names a live backend");
 	ASSERT_EQ(bpfnet_service_get(&f->maps, &kb, &v, ids + 1, 3), 1, "b: one slot");
 	ASSERT_EQ(ids[0], ids[1], "both on the same id");
 	frontend_set_free(&a);
@@ -241,6 +241,62 @@ TEST(reconcile_map_full_is_reported_and_others_intact)
 	ASSERT_OK(bpfnet_map_count(&small, BPFNET_M_SLOT, &n), "count");
 	ASSERT_EQ(n, 2, "no stray slots");
 	ASSERT_EQ(reconciler_frontends(&r), 2, "the failed one is not recorded");
+	reconciler_free(&r);
+	bpfnet_maps_close(&small);
+}
+
+/* Backend ids index an array of fixed capacity: when none is left the
+ * write fails as map-full, a freed id serves again after the conntrack
+ * flush, and ids a previous agent freed are found again on restart. */
+TEST(reconcile_backend_ids_stay_within_the_array)
+{
+	struct bpfnet_map_sizes sizes = {};
+	struct frontend_set a, b, c, none = {};
+	const int b123[] = { 1, 2, 3, 0 }, b45[] = { 4, 5, 0 }, b4[] = { 4, 0 },
+		  b678[] = { 6, 7, 8, 0 };
+	struct bpfnet_svc_key kb = svc_key(VIP + 1, 80, IPPROTO_TCP);
+	struct bpfnet_svc_value v;
+	struct bpfnet_maps small;
+	struct reconciler r;
+	char dir[PATH_MAX], msg[128];
+	__u32 n, ids[4];
+
+	snprintf(dir, sizeof(dir), "%s/ids", f->bpffs);
+	sizes.max_entries[BPFNET_M_BACKEND] = 4;
+	ASSERT_OK(bpfnet_maps_open(&small, dir, &sizes, BPFNET_MAPS_CREATE), "small maps");
+	ASSERT_EQ(small.max_entries[BPFNET_M_BACKEND], 4, "capacity as configured");
+	ASSERT_OK(reconciler_init(&r, &small), "init");
+	one_frontend(&a, VIP, b123);
+	one_frontend(&b, VIP + 1, b45);
+	ASSERT_OK(reconcile_service(&r, "default/a", &a), "a: ids 1-3");
+	ASSERT_EQ(reconcile_service(&r, "default/b", &b), -ENOSPC, "b needs two, one is left");
+	ASSERT_EQ(r.stats.map_full, 1, "counted as map full");
+	ASSERT_TRUE(strstr(bpfnet_maps_strerror(&small, -ENOSPC, msg, sizeof(msg)), "backend_v2"),
+		    "the backend map is named");
+	ASSERT_OK(bpfnet_map_count(&small, BPFNET_M_BACKEND, &n), "count");
+	ASSERT_EQ(n, 3, "a's backends only");
+
+	frontend_set_free(&b);
+	one_frontend(&b, VIP + 1, b4);
+	ASSERT_OK(reconcile_service(&r, "default/b", &b), "b with one backend takes id 4");
+	ASSERT_EQ(bpfnet_service_get(&small, &kb, &v, ids, 4), 1, "b served");
+	ASSERT_EQ(ids[0], 4, "the last id");
+
+	/* a goes and the agent restarts before the conntrack flush: the new
+	 * agent finds ids 1-3 free below id 4, and reuses them after a flush */
+	ASSERT_OK(reconcile_service(&r, "default/a", &none), "a removed");
+	reconciler_free(&r);
+	ASSERT_OK(reconciler_init(&r, &small), "restart");
+	ASSERT_OK(reconcile_service(&r, "default/b", &b), "b, same desired state");
+	ASSERT_OK(reconcile_sweep_adopted(&r), "sweep");
+	ASSERT_OK(reconcile_flush_freed(&r), "flush");
+	one_frontend(&c, VIP + 2, b678);
+	ASSERT_OK(reconcile_service(&r, "default/c", &c), "c takes the three free ids");
+	ASSERT_OK(bpfnet_map_count(&small, BPFNET_M_BACKEND, &n), "count");
+	ASSERT_EQ(n, 4, "the array is full, nothing stray");
+	frontend_set_free(&a);
+	frontend_set_free(&b);
+	frontend_set_free(&c);
 	reconciler_free(&r);
 	bpfnet_maps_close(&small);
 }
@@ -351,19 +407,19 @@ TEST(reconcile_terminating_backend_is_retained_outside_the_slots)
 	set.v[0].n_slots = 1;
 	ASSERT_OK(reconcile_service(&r, "default/s", &set), "2 terminating");
 	ASSERT_EQ(bpfnet_service_get(&f->maps, &k, &v, ids, 4), 1, "one slot");
-	ASSERT_OK(bpf_map_lookup_elem(f->maps.fd[BPFNET_M_BACKEND], &id2, &be), "2 still there");
+	ASSERT_OK(bpfnet_backend_get(&f->maps, id2, &be), "2 still there");
 	ASSERT_EQ(be.state, BPFNET_BACKEND_TERMINATING, "marked terminating");
 	/* an agent restart keeps it too */
 	reconciler_free(&r);
 	ASSERT_OK(reconciler_init(&r, &f->maps), "restart");
 	ASSERT_OK(reconcile_service(&r, "default/s", &set), "same state");
 	ASSERT_OK(reconcile_sweep_adopted(&r), "sweep");
-	ASSERT_OK(bpf_map_lookup_elem(f->maps.fd[BPFNET_M_BACKEND], &id2, &be),
+	ASSERT_OK(bpfnet_backend_get(&f->maps, id2, &be),
 		  "retained backend survives a restart with its id");
 	/* gone from the slices: deleted */
 	set.v[0].n_backends = 1;
 	ASSERT_OK(reconcile_service(&r, "default/s", &set), "2 gone");
-	ASSERT_EQ(bpf_map_lookup_elem(f->maps.fd[BPFNET_M_BACKEND], &id2, &be), -ENOENT,
+	ASSERT_EQ(bpfnet_backend_get(&f->maps, id2, &be), -ENOENT,
 		  "deleted once gone");
 	frontend_set_free(&set);
 	reconciler_free(&r);

@@ -112,7 +112,7 @@ static void explain_candidates(struct explain *x, const struct bpfnet_svc_value 
 		__u32 id;
 
 		if (bpf_map_lookup_elem(x->c->maps.fd[BPFNET_M_SLOT], &sk, &id) ||
-		    bpf_map_lookup_elem(x->c->maps.fd[BPFNET_M_BACKEND], &id, &be)) {
+		    bpfnet_backend_get(&x->c->maps, id, &be)) {
 			step(x, "candidate", "slot %u: missing backend (a packet would retry)", i + 1);
 			continue;
 		}
@@ -160,7 +160,7 @@ static void explain_service(struct explain *x, const struct bpfnet_svc_value *sv
 		__u64 idle = cli_now_coarse_ns() - ct.last_seen_ns;
 		bool expired = idle > (__u64)bpfnet_ct_lifetime_s(x->proto, ct.flags) * 1000000000ull;
 		bool live = !expired && ct.svc_id == svc->id &&
-			    !bpf_map_lookup_elem(x->c->maps.fd[BPFNET_M_BACKEND], &ct.backend_id, &be);
+			    !bpfnet_backend_get(&x->c->maps, ct.backend_id, &be);
 
 		if (live) {
 			char addr[40];

@@ -105,7 +105,7 @@ static void show_service(struct cli *c, const struct svc_entry *s, struct table 
 		__u32 bid = 0;
 
 		if (!bpf_map_lookup_elem(c->maps.fd[BPFNET_M_SLOT], &sk, &bid) &&
-		    !bpf_map_lookup_elem(c->maps.fd[BPFNET_M_BACKEND], &bid, &be))
+		    !bpfnet_backend_get(&c->maps, bid, &be))
 			state = backend_state_name(be.state);
 		fmt_addr_port(addr, sizeof(addr), be.addr, be.port);
 		snprintf(slot, sizeof(slot), "%u", i + 1);

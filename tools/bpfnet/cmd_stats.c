@@ -92,14 +92,16 @@ static int cmd_maps(struct cli *c, int argc, char **argv)
 		char entries[16] = "-", cap[16], fill[16] = "-";
 		bool countable = bpfnet_map_iterable(id);
 
+		__u32 capacity = c->maps.max_entries[id]; /* the backend array has one more */
+
 		if (bpf_obj_get_info_by_fd(c->maps.fd[id], &info, &len))
 			continue;
 		if (countable && bpfnet_map_count(&c->maps, id, &n) == 0) {
 			snprintf(entries, sizeof(entries), "%u", n);
-			if (info.max_entries)
-				snprintf(fill, sizeof(fill), "%.1f%%", 100.0 * n / info.max_entries);
+			if (capacity)
+				snprintf(fill, sizeof(fill), "%.1f%%", 100.0 * n / capacity);
 		}
-		snprintf(cap, sizeof(cap), "%u", info.max_entries);
+		snprintf(cap, sizeof(cap), "%u", capacity);
 		if (arr) {
 			cJSON *o = cJSON_CreateObject();
 
@@ -109,7 +111,7 @@ static int cmd_maps(struct cli *c, int argc, char **argv)
 				cJSON_AddNumberToObject(o, "entries", n);
 			else
 				cJSON_AddNullToObject(o, "entries");
-			cJSON_AddNumberToObject(o, "capacity", info.max_entries);
+			cJSON_AddNumberToObject(o, "capacity", capacity);
 			cJSON_AddItemToArray(arr, o);
 		} else {
 			const char *row[] = { bpfnet_map_name(id), map_type_name(info.type), entries,
