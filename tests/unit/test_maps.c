@@ -349,7 +349,19 @@ TEST(service_upsert_rejects_bad_specs)
 	spec.id = 1;
 	spec.n_backends = 2;
 	ASSERT_EQ(bpfnet_service_upsert(&f->maps, &key, &spec), -EINVAL, "no backend array");
+	/* a backend at 0.0.0.0 would read as no backend at all */
+	struct bpfnet_backend_entry nowhere[1] = { { .id = 1 } };
+	struct bpfnet_batch *b = bpfnet_batch_new(&f->maps);
+
+	spec.n_backends = 1;
+	spec.backends = nowhere;
+	ASSERT_EQ(bpfnet_service_upsert(&f->maps, &key, &spec), -EINVAL, "backend address 0");
+	ASSERT_TRUE(b != NULL, "batch");
+	ASSERT_EQ(bpfnet_batch_add_service(b, &key, &spec, "x", NULL), -EINVAL,
+		  "backend address 0, batched");
+	bpfnet_batch_free(b);
 	ASSERT_EQ(map_entries(f, BPFNET_M_SVC), 0, "nothing written");
+	ASSERT_EQ(map_entries(f, BPFNET_M_BACKEND), 0, "no backend written");
 }
 
 /* The packet path never sees a half-written service: a tight loop of
