@@ -18,8 +18,13 @@ char *read_file(const char *path, size_t max, size_t *len, int *err)
 		return NULL;
 	}
 	/* sized by the file, so a large services file is read in one go */
-	if (fstat(fileno(f), &st) || st.st_size < 0 || (size_t)st.st_size > max) {
-		*err = st.st_size > 0 && (size_t)st.st_size > max ? -EFBIG : -EIO;
+	if (fstat(fileno(f), &st)) {
+		*err = -errno;
+		fclose(f);
+		return NULL;
+	}
+	if (st.st_size < 0 || (size_t)st.st_size > max) {
+		*err = st.st_size < 0 ? -EIO : -EFBIG;
 		fclose(f);
 		return NULL;
 	}

@@ -577,8 +577,7 @@ static void release_pending(struct id_pool *p)
 
 int reconcile_flush_freed(struct reconciler *r)
 {
-	struct freed f = { r->svc_ids.pending, r->backend_ids.pending, r->svc_ids.n_pending,
-			   r->backend_ids.n_pending };
+	struct freed f;
 	__u32 n = 0;
 	int err;
 
@@ -693,6 +692,7 @@ static int adopt_free_backend_ids(struct reconciler *r)
 {
 	struct id_pool *p = &r->backend_ids;
 	unsigned char *used = calloc(p->next / 8 + 1, 1);
+
 	if (!used)
 		return -ENOMEM;
 	backend_table_for_each(&r->backends, s)

@@ -324,6 +324,17 @@ int bpfnet_backend_get(struct bpfnet_maps *m, __u32 id, struct bpfnet_backend *b
 	return be->addr ? 0 : -ENOENT;
 }
 
+int maps_spec_check(const struct bpfnet_service_spec *spec)
+{
+	if (!spec->id || spec->n_backends > BPFNET_MAX_BACKENDS_PER_SVC ||
+	    (spec->n_backends && !spec->backends))
+		return -EINVAL;
+	for (__u32 i = 0; i < spec->n_backends; i++)
+		if (!spec->backends[i].id || !spec->backends[i].be.addr)
+			return -EINVAL;
+	return 0;
+}
+
 int bpfnet_service_upsert(struct bpfnet_maps *m, const struct bpfnet_svc_key *key,
 			  const struct bpfnet_service_spec *spec)
 {
@@ -331,11 +342,10 @@ int bpfnet_service_upsert(struct bpfnet_maps *m, const struct bpfnet_svc_key *ke
 	struct bpfnet_revnat rn = { .addr = key->addr, .port = key->port };
 	struct bpfnet_slot_key sk = {};
 	bool had_old;
-	int err;
+	int err = maps_spec_check(spec);
 
-	if (!spec->id || spec->n_backends > BPFNET_MAX_BACKENDS_PER_SVC ||
-	    (spec->n_backends && !spec->backends))
-		return -EINVAL;
+	if (err)
+		return err;
 	m->err_map = -1;
 
 	for (__u32 i = 0; i < spec->n_backends; i++) {

@@ -128,11 +128,8 @@ int bpfnet_batch_add_service(struct bpfnet_batch *b, const struct bpfnet_svc_key
 	__u32 owner = (__u32)b->n_svcs;
 	size_t n = spec->n_backends;
 
-	if (!spec->id || n > BPFNET_MAX_BACKENDS_PER_SVC || (n && !spec->backends))
+	if (maps_spec_check(spec))
 		return -EINVAL;
-	for (size_t i = 0; i < n; i++) /* as bpfnet_backend_upsert() checks */
-		if (!spec->backends[i].id || !spec->backends[i].be.addr)
-			return -EINVAL;
 	/* reserve everything first: a service is staged whole or not at all */
 	if (queue_reserve(&b->q[Q_BACKEND], n) || queue_reserve(&b->q[Q_SLOT], n) ||
 	    queue_reserve(&b->q[Q_REVNAT], 1) || queue_reserve(&b->q[Q_SVC], 1) ||

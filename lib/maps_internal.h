@@ -10,6 +10,10 @@ int maps_write(struct bpfnet_maps *m, enum bpfnet_map_id id, const void *key, co
 	       __u64 flags);
 /* 0 also when the entry was already gone. */
 int maps_remove(struct bpfnet_maps *m, enum bpfnet_map_id id, const void *key);
+/* -EINVAL for a spec bpfnet_service_upsert() and the batch refuse: no id,
+ * too many backends, or a backend without id or address (an all-zero
+ * backend entry reads as no backend). */
+int maps_spec_check(const struct bpfnet_service_spec *spec);
 /* Remove slots [from, to) of @svc_id's generation @gen; the first error. */
 int maps_slots_delete(struct bpfnet_maps *m, __u32 svc_id, __u8 gen, __u32 from, __u32 to);
 

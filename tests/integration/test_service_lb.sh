@@ -24,19 +24,22 @@ web_pods() {
 	ctl svc-set "$VIP:53/udp" 2 "${WEB[0]}:5353" "${WEB[1]}:5353" "${WEB[2]}:5353"
 }
 
-# 300 connections and 300 queries over 3 backends: each backend >= 60
-# (expected 100, sigma 8.2), none failed, every UDP reply from the VIP.
-spread_checks() {
-	local out i
-	out=$(client client tcp-clients "$VIP:80" 300)
-	log "$out"
-	expect_no_failures "$out"
-	for i in 0 1 2; do expect_spread "$out" "web$i" 60; done
-	out=$(client client udp-clients "$VIP:53" 300)
-	log "$out"
-	expect_no_failures "$out"
-	for i in 0 1 2; do expect_spread "$out" "web$i" 60; done
+# clients_reach POD N MIN ID...: N connections to VIP:80 and N queries to
+# VIP:53 from POD, none failed (every UDP reply from the VIP), each ID
+# answering at least MIN of each.
+clients_reach() {
+	local pod=$1 n=$2 min=$3 out mode id
+	shift 3
+	for mode in "tcp-clients $VIP:80" "udp-clients $VIP:53"; do
+		out=$(client "$pod" $mode "$n")
+		log "$out"
+		expect_no_failures "$out"
+		for id in "$@"; do expect_spread "$out" "$id" "$min"; done
+	done
 }
+
+# 300 of each over 3 backends: each backend >= 60 (expected 100, sigma 8.2)
+spread_checks() { clients_reach client 300 60 web0 web1 web2; }
 
 clusterip_packet_path() {
 	web_pods
@@ -135,17 +138,7 @@ hairpin_pod() {
 	ctl svc-set "$VIP:53/udp" 2 "${WEB[0]}:5353"
 }
 
-hairpin_checks() {
-	local out
-	out=$(client web0 tcp-clients "$VIP:80" 50)
-	log "$out"
-	expect_no_failures "$out"
-	expect_spread "$out" web0 50
-	out=$(client web0 udp-clients "$VIP:53" 50)
-	log "$out"
-	expect_no_failures "$out"
-	expect_spread "$out" web0 50
-}
+hairpin_checks() { clients_reach web0 50 50 web0; }
 
 # Routed back by the node's kernel first, then (pod registered in the
 # endpoints map) redirected by tc straight back into the pod's veth.

@@ -713,12 +713,13 @@ TEST(local_pods_get_packets_redirected_to_their_veth)
 	ASSERT_EQ(r.retval, TC_ACT_OK, "TTL 1 verdict");
 	ASSERT_MEM_EQ(r.out.data, in.data, in.len, "TTL 1 untouched");
 
-	/* a pod reaching itself (hairpin): its own veth is where it came from */
+	/* an untranslated packet for the pod it came from (its stack never
+	 * sends one; hairpinned service flows are another test's) */
 	ep.ifindex = 1; /* BPF_PROG_TEST_RUN runs on loopback, ifindex 1 */
 	ASSERT_OK(bpfnet_endpoint_upsert(&f->maps, htonl(BACKEND(1)), &ep), "endpoint on lo");
 	set_ttl(&in, 64);
 	run_tc(f, &in, &r);
-	ASSERT_EQ(r.retval, TC_ACT_OK, "hairpin left to the kernel");
+	ASSERT_EQ(r.retval, TC_ACT_OK, "packet back to its sender left to the kernel");
 	ASSERT_EQ(stat_packets(f, BPFNET_STAT_LOCAL_DELIVERY), 2, "no delivery counted");
 }
 

@@ -95,19 +95,16 @@ TEST(service_upsert_flips_slot_generation)
 
 TEST(service_map_full_is_reported_and_harmless)
 {
-	struct bpfnet_map_sizes sizes = {};
 	struct bpfnet_backend_entry be = { .id = 1, .be = { .addr = htonl(BACKEND(1)),
 							    .port = htons(80) } };
 	struct bpfnet_service_spec spec = { .n_backends = 1, .backends = &be };
 	struct bpfnet_svc_value val;
 	struct bpfnet_maps m2;
-	char dir[PATH_MAX], buf[128];
+	char buf[128];
 	__u32 ids[1];
 	int err;
 
-	snprintf(dir, sizeof(dir), "%s/small", f->bpffs);
-	sizes.max_entries[BPFNET_M_SVC] = 4;
-	ASSERT_OK(bpfnet_maps_open(&m2, dir, &sizes, BPFNET_MAPS_CREATE), "create small");
+	small_maps_open(f, &m2, "small", BPFNET_M_SVC, 4);
 	for (int i = 0; i < 4; i++) {
 		struct bpfnet_svc_key k = svc_key(VIP + i, 80, IPPROTO_TCP);
 
@@ -145,7 +142,6 @@ static int collect_backend_ids(const void *key, const void *val, void *arg)
  * map-full, a deleted id reads as absent and is skipped by every walk. */
 TEST(backend_ids_index_an_array_of_the_configured_capacity)
 {
-	struct bpfnet_map_sizes sizes = {};
 	struct bpfnet_backend_entry be = { .be = { .addr = htonl(BACKEND(1)), .port = htons(80),
 						   .proto = IPPROTO_TCP } };
 	struct bpfnet_backend got;
@@ -153,9 +149,7 @@ TEST(backend_ids_index_an_array_of_the_configured_capacity)
 	char dir[PATH_MAX], buf[128];
 	__u32 n, ids[10] = {};
 
-	snprintf(dir, sizeof(dir), "%s/be", f->bpffs);
-	sizes.max_entries[BPFNET_M_BACKEND] = 4;
-	ASSERT_OK(bpfnet_maps_open(&m2, dir, &sizes, BPFNET_MAPS_CREATE), "create small");
+	small_maps_open(f, &m2, "be", BPFNET_M_BACKEND, 4);
 	ASSERT_EQ(m2.max_entries[BPFNET_M_BACKEND], 4, "capacity");
 	for (be.id = 1; be.id <= 4; be.id++)
 		ASSERT_OK(bpfnet_backend_upsert(&m2, &be), "ids 1-4 fit");
@@ -185,6 +179,7 @@ TEST(backend_ids_index_an_array_of_the_configured_capacity)
 	bpfnet_maps_close(&m2);
 
 	/* reopened, the pin keeps its capacity */
+	snprintf(dir, sizeof(dir), "%s/be", f->bpffs);
 	ASSERT_OK(bpfnet_maps_open(&m2, dir, NULL, 0), "reopen");
 	ASSERT_EQ(m2.max_entries[BPFNET_M_BACKEND], 4, "capacity of the pin");
 	bpfnet_maps_close(&m2);
@@ -285,18 +280,16 @@ TEST(batch_map_full_fails_only_what_does_not_fit)
 	};
 
 	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
-		struct bpfnet_map_sizes sizes = {};
 		struct batch_failures bf = {};
 		struct bpfnet_backend_entry be[2];
 		struct bpfnet_maps m2;
 		struct bpfnet_batch *b;
-		char dir[PATH_MAX];
+		char name[16];
 		__u32 n = 0;
 		int tags[5];
 
-		snprintf(dir, sizeof(dir), "%s/full%zu", f->bpffs, c);
-		sizes.max_entries[cases[c].map] = cases[c].size;
-		ASSERT_OK(bpfnet_maps_open(&m2, dir, &sizes, BPFNET_MAPS_CREATE), "small maps");
+		snprintf(name, sizeof(name), "full%zu", c);
+		small_maps_open(f, &m2, name, cases[c].map, cases[c].size);
 		bf.m = &m2;
 		b = bpfnet_batch_new(&m2);
 		ASSERT_TRUE(b != NULL, "batch");

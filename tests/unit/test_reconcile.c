@@ -210,16 +210,12 @@ TEST(reconcile_restart_sweeps_duplicate_backend_ids)
 
 TEST(reconcile_map_full_is_reported_and_others_intact)
 {
-	struct bpfnet_map_sizes sizes = {};
 	struct bpfnet_maps small;
 	struct reconciler r;
-	char dir[PATH_MAX];
 	const int b1[] = { 1, 0 };
 	__u32 n = 0;
 
-	snprintf(dir, sizeof(dir), "%s/small", f->bpffs);
-	sizes.max_entries[BPFNET_M_SVC] = 2;
-	ASSERT_OK(bpfnet_maps_open(&small, dir, &sizes, BPFNET_MAPS_CREATE), "small maps");
+	small_maps_open(f, &small, "small", BPFNET_M_SVC, 2);
 	ASSERT_OK(reconciler_init(&r, &small), "init");
 	for (int i = 0; i < 3; i++) {
 		struct frontend_set s;
@@ -250,7 +246,6 @@ TEST(reconcile_map_full_is_reported_and_others_intact)
  * flush, and ids a previous agent freed are found again on restart. */
 TEST(reconcile_backend_ids_stay_within_the_array)
 {
-	struct bpfnet_map_sizes sizes = {};
 	struct frontend_set a, b, c, none = {};
 	const int b123[] = { 1, 2, 3, 0 }, b45[] = { 4, 5, 0 }, b4[] = { 4, 0 },
 		  b678[] = { 6, 7, 8, 0 };
@@ -258,12 +253,10 @@ TEST(reconcile_backend_ids_stay_within_the_array)
 	struct bpfnet_svc_value v;
 	struct bpfnet_maps small;
 	struct reconciler r;
-	char dir[PATH_MAX], msg[128];
+	char msg[128];
 	__u32 n, ids[4];
 
-	snprintf(dir, sizeof(dir), "%s/ids", f->bpffs);
-	sizes.max_entries[BPFNET_M_BACKEND] = 4;
-	ASSERT_OK(bpfnet_maps_open(&small, dir, &sizes, BPFNET_MAPS_CREATE), "small maps");
+	small_maps_open(f, &small, "ids", BPFNET_M_BACKEND, 4);
 	ASSERT_EQ(small.max_entries[BPFNET_M_BACKEND], 4, "capacity as configured");
 	ASSERT_OK(reconciler_init(&r, &small), "init");
 	one_frontend(&a, VIP, b123);
@@ -307,20 +300,16 @@ TEST(reconcile_backend_ids_stay_within_the_array)
  * flushed first, then rewritten. */
 TEST(reconcile_bulk_stages_new_frontends)
 {
-	struct bpfnet_map_sizes sizes = {};
 	struct bpfnet_maps small;
 	struct reconciler r;
 	struct frontend_set s[4], changed, none = {};
 	struct bpfnet_svc_value v;
-	char dir[PATH_MAX];
 	const int b1[] = { 1, 0 }, b2[] = { 2, 0 }, b3[] = { 3, 0 }, b4[] = { 4, 0 },
 		  b12[] = { 1, 2, 0 };
 	const int *bs[4] = { b1, b2, b3, b4 };
 	__u32 n = 0, ids[4];
 
-	snprintf(dir, sizeof(dir), "%s/small", f->bpffs);
-	sizes.max_entries[BPFNET_M_SVC] = 3;
-	ASSERT_OK(bpfnet_maps_open(&small, dir, &sizes, BPFNET_MAPS_CREATE), "small maps");
+	small_maps_open(f, &small, "small", BPFNET_M_SVC, 3);
 	ASSERT_OK(reconciler_init(&r, &small), "init");
 
 	reconcile_bulk_begin(&r);

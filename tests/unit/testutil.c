@@ -74,6 +74,17 @@ int ct_get(struct fixture *f, uint32_t saddr, uint32_t daddr, uint16_t sport, ui
 	return bpf_map_lookup_elem(f->maps.fd[BPFNET_M_CT], &k, val) ? -errno : 0;
 }
 
+void small_maps_open(struct fixture *f, struct bpfnet_maps *m, const char *name,
+		     enum bpfnet_map_id id, __u32 size)
+{
+	struct bpfnet_map_sizes sizes = {};
+	char dir[PATH_MAX];
+
+	snprintf(dir, sizeof(dir), "%s/%s", f->bpffs, name);
+	sizes.max_entries[id] = size;
+	ASSERT_OK(bpfnet_maps_open(m, dir, &sizes, BPFNET_MAPS_CREATE), "small maps");
+}
+
 unsigned int map_entries(struct fixture *f, enum bpfnet_map_id id)
 {
 	__u32 n = 0;
