@@ -111,12 +111,12 @@ $(OUT)/tests/bpfnet-cni: $(call obj-san,$(CNI_SRCS) $(LIB_SRCS))
 $(OUT)/bin/bpfnetd: $(call obj,$(AGENT_SRCS) $(LIB_SRCS))
 	$(call msg,LINK,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $^ -o $@ $(LDLIBS) -lcjson -lcurl -lyaml
+	$(Q)$(CC) $^ -o $@ $(LDLIBS) -lcjson -lcurl -lyaml -pthread
 
 $(OUT)/tests/bpfnetd: $(call obj-san,$(AGENT_SRCS) $(LIB_SRCS))
 	$(call msg,LINK,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(SAN_FLAGS) $^ -o $@ $(LDLIBS) -lcjson -lcurl -lyaml
+	$(Q)$(CC) $(SAN_FLAGS) $^ -o $@ $(LDLIBS) -lcjson -lcurl -lyaml -pthread
 
 $(OUT)/bin/bpfnet: $(call obj,$(CLI_SRCS) $(LIB_SRCS))
 	$(call msg,LINK,$@)

@@ -51,7 +51,7 @@ static void published(struct agent *a, size_t n, double since)
 
 	for (size_t i = 0; i < n; i++)
 		record_latency(&a->metrics, latency);
-	if (a->ready)
+	if (a->synced)
 		reconcile_flush_freed(&a->rec);
 }
 
@@ -89,12 +89,18 @@ void agent_full_sync_done(struct agent *a)
 	reconcile_sweep_adopted(&a->rec);
 	reconcile_flush_freed(&a->rec);
 	a->metrics.full_syncs++;
-	if (!a->ready)
-		log_msg(LOG_INFO, "ready", "frontends=%zu backends=%zu adopted=%zu",
-			reconciler_frontends(&a->rec), reconciler_backends(&a->rec), a->rec.adopted);
-	a->ready = true;
+	a->synced = true;
+	agent_check_ready(a);
 }
 
+void agent_check_ready(struct agent *a)
+{
+	if (a->ready || !a->synced || !a->datapath_loaded)
+		return;
+	a->ready = true;
+	log_msg(LOG_INFO, "ready", "frontends=%zu backends=%zu adopted=%zu",
+		reconciler_frontends(&a->rec), reconciler_backends(&a->rec), a->rec.adopted);
+}
 
 /* <state-dir>/node.json, replaced atomically: {"name", "podCIDRs": [...]}.
  * The CNI plugin allocates pod addresses from it. */

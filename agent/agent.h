@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "apply.h"
+#include "datapath.h"
 #include "htab.h"
 #include "kube_watch.h"
 #include "log.h"
@@ -57,20 +58,25 @@ struct agent {
 	struct agent_metrics metrics;
 	struct file_source file;
 	struct kube_source kube;
+	struct datapath_loader loader;
 	int http_fd;
-	bool ready; /* first full sync done */
+	bool synced;          /* first full sync done */
+	bool datapath_loaded; /* programs loaded, pinned and attached */
+	bool ready;           /* both: /readyz says so */
 	volatile int *stop;
 };
 
 /* Recompute the services @aff names from the store and write the
  * differences (new ones batched); @since is when the change that caused it
  * was seen (for the latency). Ids freed meanwhile are flushed from
- * conntrack once the agent is ready (before that, the full sync does it). */
+ * conntrack once the agent has synced (before that, the full sync does it). */
 void agent_publish(struct agent *a, const struct affected *aff, double since);
 /* The same for every cached service (a first sync: no list of keys held). */
 void agent_publish_all(struct agent *a, double since);
 /* After a complete view of the cluster: sweep what nothing claims. */
 void agent_full_sync_done(struct agent *a);
+/* Ready once synced and the datapath is loaded: logs it the first time. */
+void agent_check_ready(struct agent *a);
 double agent_now(void);
 /* Our own Node changed: publish its pod CIDRs for the CNI plugin. */
 void agent_own_node_changed(struct agent *a, const struct node *n);

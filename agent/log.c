@@ -38,6 +38,7 @@ void log_msg(enum log_level level, const char *msg, const char *fmt, ...)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+	flockfile(stderr); /* the datapath loader thread logs too: whole lines */
 	fprintf(stderr, "time=%s.%03ldZ level=%s msg=%s", when, ts.tv_nsec / 1000000,
 		level_names[level], msg);
 	if (fmt && fmt[0]) {
@@ -47,4 +48,5 @@ void log_msg(enum log_level level, const char *msg, const char *fmt, ...)
 		va_end(ap);
 	}
 	fputc('\n', stderr);
+	funlockfile(stderr);
 }

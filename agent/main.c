@@ -20,8 +20,6 @@
 #include <cjson/cJSON.h>
 
 #include "agent.h"
-#include "bpfnet_lxc.skel.h"
-#include "bpfnet_sock.skel.h"
 #include "loader.h"
 #include "readfile.h"
 #include "translate.h"
@@ -244,71 +242,6 @@ static int parse_args(int argc, char **argv, struct agent_config *c, bool *clean
 	return 0;
 }
 
-/* Pin @prog under @name atomically: a CNI plugin never sees a missing pin. */
-static int pin_program(const char *pin_dir, const char *name, struct bpf_program *prog)
-{
-	char path[4200], tmp[4300];
-
-	snprintf(path, sizeof(path), "%s/%s", pin_dir, name);
-	snprintf(tmp, sizeof(tmp), "%s_new", path); /* bpffs names cannot hold dots */
-	unlink(tmp);
-	if (bpf_obj_pin(bpf_program__fd(prog), tmp))
-		return -errno;
-	if (rename(tmp, path)) {
-		int err = -errno;
-
-		unlink(tmp);
-		return err;
-	}
-	return 0;
-}
-
-static int load_datapath(struct agent *a)
-{
-	struct bpfnet_features feat;
-	struct bpfnet_lxc_skel *lxc;
-	struct bpfnet_sock_skel *sock;
-	char cg[4096];
-	int err;
-
-	bpfnet_probe_features(&feat);
-	lxc = bpfnet_lxc_load(&a->maps, &err);
-	if (!lxc) {
-		log_msg(LOG_ERROR, "load failed", "object=bpf_lxc err=%d", err);
-		return err;
-	}
-	err = pin_program(a->cfg.pin_dir, BPFNET_PROG_FROM_CONTAINER, lxc->progs.from_container);
-	bpfnet_lxc_skel__destroy(lxc);
-	if (err) {
-		log_msg(LOG_ERROR, "pin failed", "program=from_container err=%d", err);
-		return err;
-	}
-	if (!strcmp(a->cfg.cgroup, "none")) {
-		log_msg(LOG_INFO, "socket LB off", "reason=\"--cgroup none\"");
-		return 0;
-	}
-	if (a->cfg.cgroup[0])
-		snprintf(cg, sizeof(cg), "%s", a->cfg.cgroup);
-	else if ((err = bpfnet_cgroup2_mount(cg, sizeof(cg)))) {
-		log_msg(LOG_ERROR, "no cgroup2 mount", "err=%d", err);
-		return err;
-	}
-	sock = bpfnet_sock_load(&a->maps, &feat, &err);
-	if (!sock) {
-		log_msg(LOG_ERROR, "load failed", "object=bpf_sock err=%d", err);
-		return err;
-	}
-	err = bpfnet_sock_attach(sock, cg, a->cfg.pin_dir);
-	bpfnet_sock_skel__destroy(sock);
-	if (err) {
-		log_msg(LOG_ERROR, "attach failed", "cgroup=%s err=%d", cg, err);
-		return err;
-	}
-	log_msg(LOG_INFO, "datapath loaded", "cgroup=%s set_retval=%d sk_storage=%d", cg,
-		feat.set_retval, feat.sk_storage);
-	return 0;
-}
-
 static int detach_endpoint_tc(const void *key, const void *val, void *arg)
 {
 	const struct bpfnet_endpoint *ep = val;
@@ -381,13 +314,16 @@ int main(int argc, char **argv)
 		log_msg(LOG_ERROR, "init failed", "%s", "");
 		return 1;
 	}
-	if (load_datapath(&a))
+	if (datapath_load_start(&a))
 		return 1;
-	if (use_api && kube_source_start(&a))
+	if (use_api && kube_source_start(&a)) {
+		datapath_load_poll(&a, true);
 		return 1;
+	}
 	a.http_fd = http_listen(a.cfg.http_addr);
 	if (a.http_fd < 0) {
 		log_msg(LOG_ERROR, "http listen failed", "addr=%s err=%d", a.cfg.http_addr, a.http_fd);
+		datapath_load_poll(&a, true);
 		return 1;
 	}
 	log_msg(LOG_INFO, "started", "pin_dir=%s adopted_frontends=%zu http=%s node=%s",
@@ -399,6 +335,15 @@ int main(int argc, char **argv)
 	while (!stop_requested) {
 		struct pollfd pfd = { .fd = a.http_fd, .events = POLLIN };
 
+		if (!a.datapath_loaded) {
+			/* once synced, nothing else stands between us and ready */
+			err = datapath_load_poll(&a, a.synced);
+			if (err < 0)
+				return 1; /* logged by the loader */
+			a.datapath_loaded = err == 1;
+			agent_check_ready(&a);
+		}
+
 		if (use_api) {
 			if (kube_source_step(&a, a.http_fd, 500))
 				http_serve_one(&a);
@@ -408,6 +353,8 @@ int main(int argc, char **argv)
 		if (poll(&pfd, 1, 200) > 0)
 			http_serve_one(&a);
 	}
+	if (datapath_load_poll(&a, true) < 0)
+		return 1;
 	/* the datapath stays: maps, programs and links are pinned */
 	log_msg(LOG_INFO, "stopping", "datapath=kept frontends=%zu", reconciler_frontends(&a.rec));
 	close(a.http_fd);

@@ -170,7 +170,7 @@ int file_source_poll(struct agent *a)
 		"maps_ms=%.1f",
 		a->cfg.services_file, a->store.services.count, a->store.slices.count, changed,
 		(t_read - since) * 1e3, (t_parse - t_read) * 1e3, (t_done - t_parse) * 1e3);
-	if (!a->ready)
+	if (!a->synced)
 		agent_full_sync_done(a);
 	return 0;
 }

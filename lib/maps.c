@@ -167,6 +167,7 @@ static int maps_open_once(struct bpfnet_maps *m, const struct bpfnet_map_sizes *
 				goto out;
 		}
 		m->max_entries[id] = capacity_of(id, bpf_map__max_entries(map));
+		m->created[id] = true;
 	}
 
 	err = bpf_object__load(skel->obj);
@@ -247,6 +248,7 @@ void bpfnet_maps_close(struct bpfnet_maps *m)
 		if (m->fd[i] >= 0)
 			close(m->fd[i]);
 		m->fd[i] = -1;
+		m->created[i] = false;
 	}
 }
 

@@ -42,6 +42,7 @@ struct bpfnet_maps {
 	__u32 max_entries[BPFNET_M_COUNT];
 	int ncpus;            /* possible CPUs: per-CPU value arrays are this long */
 	int err_map;          /* map of the last failed write, -1 if none */
+	bool created[BPFNET_M_COUNT]; /* made by this open: empty, nothing to adopt */
 };
 
 enum bpfnet_maps_open_flags {

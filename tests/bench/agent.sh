@@ -11,12 +11,15 @@ BIN=$(realpath "${OUT:-build}")
 N=${SERVICES:-10000}
 EPS=${ENDPOINTS:-10}
 CHANGES=${CHANGES:-40}
+SOURCES=${SOURCES:-file api} # the services file, the Kubernetes API
+# KEEP_LOGS=DIR keeps the agent's and the API server's logs there
 
 WORK=$(mktemp -d /tmp/bpfnet-bench-XXXXXX)
 NS=bnagent$$
 AGENT=""
 cleanup() {
 	if [ -n "$AGENT" ]; then kill "$AGENT" 2>/dev/null || true; wait "$AGENT" 2>/dev/null || true; fi
+	if [ -n "${KEEP_LOGS:-}" ]; then cp "$WORK"/*.log "$KEEP_LOGS"/ 2>/dev/null || true; fi
 	ip netns del "$NS" 2>/dev/null || true
 	umount "$WORK/bpffs" 2>/dev/null || true
 	rm -rf "$WORK"
@@ -58,49 +61,50 @@ start_agent() {
 		--http-addr "127.0.0.1:$port" --max-services 32768 --max-backends 262144 \
 		--max-slots 524288 "$@" 2>"$log" &
 	AGENT=$!
-	until nsenter --net="/run/netns/$NS" curl -fsS -o /dev/null "http://127.0.0.1:$port/readyz" 2>/dev/null; do
-		sleep 0.005
-		kill -0 "$AGENT" || { cat "$log"; exit 1; }
+	ready_at=$(nsenter --net="/run/netns/$NS" "$BIN/bench/nettool" http-wait "127.0.0.1:$port" /readyz 30) ||
+		{ echo "$ready_at"; cat "$log"; exit 1; }
+	READY=$(echo "$ready_at - $start" | bc -l)
+}
+
+if [[ " $SOURCES " == *" file "* ]]; then
+	gen "$WORK/services.json" -1
+	echo "== agent: cold sync of $N services x $EPS endpoints ($(du -h "$WORK/services.json" | cut -f1) of JSON)"
+	start_agent 9876 "$WORK/agent.log" --services-file "$WORK/services.json" \
+		--pin-dir "$WORK/bpffs/bpfnet"
+	line=$(grep -m1 'services file applied' "$WORK/agent.log")
+	printf '  ready after %.3f s (includes loading the BPF programs)\n' "$READY"
+	echo "  first sync: $(grep -o 'read_ms=[0-9.]* parse_ms=[0-9.]* maps_ms=[0-9.]*' <<<"$line")"
+	echo "  target: ready <= 0.5 s; kube-proxy on this kind of machine (quoted, not measured here): 3.6 s (iptables-legacy) to 134 s"
+
+	echo "== agent: $CHANGES single endpoint changes with $N services loaded"
+	for c in $(seq 1 "$CHANGES"); do
+		before=$(grep -c 'services file applied' "$WORK/agent.log") # before: it may be quick
+		gen "$WORK/services.json" $((c * 97 % N))
+		until [ "$(grep -c 'services file applied' "$WORK/agent.log")" -gt "$before" ]; do sleep 0.01; done
 	done
-	READY=$(echo "$(date +%s.%N) - $start" | bc -l)
-}
-
-gen "$WORK/services.json" -1
-echo "== agent: cold sync of $N services x $EPS endpoints ($(du -h "$WORK/services.json" | cut -f1) of JSON)"
-start_agent 9876 "$WORK/agent.log" --services-file "$WORK/services.json" \
-	--pin-dir "$WORK/bpffs/bpfnet"
-line=$(grep -m1 'services file applied' "$WORK/agent.log")
-printf '  ready after %.3f s (includes loading the BPF programs)\n' "$READY"
-echo "  first sync: $(grep -o 'read_ms=[0-9.]* parse_ms=[0-9.]* maps_ms=[0-9.]*' <<<"$line")"
-echo "  target: ready <= 0.5 s; kube-proxy on this kind of machine (quoted, not measured here): 3.6 s (iptables-legacy) to 134 s"
-
-echo "== agent: $CHANGES single endpoint changes with $N services loaded"
-for c in $(seq 1 "$CHANGES"); do
-	before=$(grep -c 'services file applied' "$WORK/agent.log") # before: it may be quick
-	gen "$WORK/services.json" $((c * 97 % N))
-	until [ "$(grep -c 'services file applied' "$WORK/agent.log")" -gt "$before" ]; do sleep 0.01; done
-done
-grep 'services file applied' "$WORK/agent.log" | tail -n "$CHANGES" |
-	sed 's/.*read_ms=\([0-9.]*\) parse_ms=\([0-9.]*\) maps_ms=\([0-9.]*\).*/\1 \2 \3/' >"$WORK/changes"
-pct() { # pct COLUMN-EXPR Q: the Q quantile of an awk expression over the changes
-	awk "{ print $1 }" "$WORK/changes" | sort -g |
-		awk -v q="$2" '{ v[NR] = $1 } END { print v[int((NR - 1) * q) + 1] }'
-}
-printf '  change seen -> maps written: p50 %.1f ms, p99 %.1f ms\n' \
-	"$(pct '$1 + $2 + $3' 0.5)" "$(pct '$1 + $2 + $3' 0.99)"
-printf '    of which map writes only:  p50 %.3f ms, p99 %.3f ms (target p99 <= 5 ms)\n' \
-	"$(pct '$3' 0.5)" "$(pct '$3' 0.99)"
-printf '    re-reading and parsing the whole %d-service file: p50 %.1f ms\n' "$N" \
-	"$(pct '$1 + $2' 0.5)"
-echo "  (the file source re-reads the whole file and polls it every 200 ms; a watch event"
-echo "   carries one object, so with the API source only the map-write part remains)"
-rss=$(awk '/VmHWM/ { print $2 }' "/proc/$AGENT/status")
-printf '  agent peak RSS: %.1f MiB (target <= 32 MiB; kube-proxy, quoted: ~210 MB)\n' "$(echo "$rss / 1024" | bc -l)"
+	grep 'services file applied' "$WORK/agent.log" | tail -n "$CHANGES" |
+		sed 's/.*read_ms=\([0-9.]*\) parse_ms=\([0-9.]*\) maps_ms=\([0-9.]*\).*/\1 \2 \3/' >"$WORK/changes"
+	pct() { # pct COLUMN-EXPR Q: the Q quantile of an awk expression over the changes
+		awk "{ print $1 }" "$WORK/changes" | sort -g |
+			awk -v q="$2" '{ v[NR] = $1 } END { print v[int((NR - 1) * q) + 1] }'
+	}
+	printf '  change seen -> maps written: p50 %.1f ms, p99 %.1f ms\n' \
+		"$(pct '$1 + $2 + $3' 0.5)" "$(pct '$1 + $2 + $3' 0.99)"
+	printf '    of which map writes only:  p50 %.3f ms, p99 %.3f ms (target p99 <= 5 ms)\n' \
+		"$(pct '$3' 0.5)" "$(pct '$3' 0.99)"
+	printf '    re-reading and parsing the whole %d-service file: p50 %.1f ms\n' "$N" \
+		"$(pct '$1 + $2' 0.5)"
+	echo "  (the file source re-reads the whole file and polls it every 200 ms; a watch event"
+	echo "   carries one object, so with the API source only the map-write part remains)"
+	rss=$(awk '/VmHWM/ { print $2 }' "/proc/$AGENT/status")
+	printf '  agent peak RSS: %.1f MiB (target <= 32 MiB; kube-proxy, quoted: ~210 MB)\n' "$(echo "$rss / 1024" | bc -l)"
+	kill "$AGENT"
+	wait "$AGENT" 2>/dev/null || true
+	AGENT=""
+fi
+[[ " $SOURCES " == *" api "* ]] || exit 0
 
 # ---- the same through the Kubernetes API (tests/helpers/test-apiserver.py) ----
-kill "$AGENT"
-wait "$AGENT" 2>/dev/null || true
-AGENT=""
 API_PID=""
 api_cleanup() {
 	if [ -n "$API_PID" ]; then kill "$API_PID" 2>/dev/null || true; wait "$API_PID" 2>/dev/null || true; fi

@@ -16,6 +16,10 @@
  *   expect-refused tcp|udp ADDR:PORT MAX_MS
  *                                 the service must refuse within MAX_MS
  *   connect-rate ADDR:PORT N      N connect+close against a serve-tcp; conns/s
+ *   http-wait ADDR:PORT PATH MAX_S
+ *                                 GET PATH every 2 ms until it answers 200;
+ *                                 print the wall-clock time it did (a shell
+ *                                 loop of curl would eat a core meanwhile)
  *
  * Exit status 0 only when every attempt succeeded.
  */
@@ -408,6 +412,46 @@ static int connect_rate(const char *addr, int count)
 	return fail ? 1 : 0;
 }
 
+/* One GET over a fresh connection; true when the status line says 200. */
+static int http_get_ok(const struct sockaddr_in *sa, const char *path)
+{
+	char req[512], resp[64];
+	int fd = socket(AF_INET, SOCK_STREAM, 0), ok = 0;
+	ssize_t n;
+
+	set_timeouts(fd, IO_TIMEOUT_MS);
+	snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\nHost: bench\r\n\r\n", path);
+	if (!connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) &&
+	    write(fd, req, strlen(req)) == (ssize_t)strlen(req)) {
+		n = recv(fd, resp, sizeof(resp) - 1, MSG_WAITALL);
+		if (n > 0) {
+			resp[n] = '\0';
+			ok = !strncmp(resp, "HTTP/1.", 7) && !strncmp(resp + 8, " 200", 4);
+		}
+	}
+	close(fd);
+	return ok;
+}
+
+static int http_wait(const char *addr, const char *path, double max_s)
+{
+	struct sockaddr_in sa = parse_addr(addr);
+	const struct timespec pause = { .tv_nsec = 2 * 1000 * 1000 };
+	double deadline = now_s() + max_s;
+	struct timespec wall;
+
+	while (!http_get_ok(&sa, path)) {
+		if (now_s() > deadline) {
+			printf("http-wait: %s%s not ready after %.1f s\n", addr, path, max_s);
+			return 1;
+		}
+		nanosleep(&pause, NULL);
+	}
+	clock_gettime(CLOCK_REALTIME, &wall);
+	printf("%ld.%09ld\n", (long)wall.tv_sec, wall.tv_nsec);
+	return 0;
+}
+
 static void join_cgroup(const char *dir)
 {
 	char path[4096];
@@ -453,6 +497,8 @@ int main(int argc, char **argv)
 		return expect_refused(arg[0], arg[1], atoi(arg[2]));
 	if (!strcmp(cmd, "connect-rate") && n == 2)
 		return connect_rate(arg[0], atoi(arg[1]));
+	if (!strcmp(cmd, "http-wait") && n == 3)
+		return http_wait(arg[0], arg[1], atof(arg[2]));
 	die("unknown command or wrong arguments: %s", cmd);
 	return 2;
 }

@@ -185,7 +185,26 @@ agent_cleanup_removes_everything() {
 	[ -z "$left" ] || fail "pins left: $left"
 }
 
+# The programs load while the first sync runs; a sync that finishes first
+# must not make the agent ready, and a datapath that fails ends the agent.
+agent_not_ready_without_its_datapath() {
+	local rc=0
+	write_services "$(service default web 10.96.0.80 80 TCP)" \
+		"$(slice default web-1 web TCP 8080 10.244.0.10)"
+	nsenter --net="/run/netns/$NODE_NS" "$AGENT" --services-file "$WORK/services.json" \
+		--pin-dir "$PIN" --cgroup "$WORK/no-such-cgroup" --http-addr "$HTTP" \
+		>>"$WORK/agent.log" 2>&1 &
+	AGENT_PID=$!
+	PIDS+=("$AGENT_PID")
+	wait "$AGENT_PID" || rc=$?
+	[ "$rc" = 1 ] || fail "agent exit status $rc, want 1"
+	grep -q 'msg=attach failed' "$WORK/agent.log" || fail "no attach error logged"
+	grep -q 'msg=services file applied' "$WORK/agent.log" || fail "the sync did not run alongside"
+	! grep -q 'msg=ready' "$WORK/agent.log" || fail "ready without a datapath"
+}
+
 run_case agent_serves_a_service agent_serves_a_service
+run_case agent_not_ready_without_its_datapath agent_not_ready_without_its_datapath
 run_case agent_scale_and_roll_without_failures agent_scale_and_roll_without_failures
 run_case agent_kill9_restart_hitless agent_kill9_restart_hitless
 run_case agent_restart_sweeps_deleted_services agent_restart_sweeps_deleted_services

@@ -29,12 +29,14 @@ TEST(maps_are_pinned_and_reopened_with_their_size)
 
 		snprintf(p, sizeof(p), "%s/%s", dir, bpfnet_map_name(i));
 		ASSERT_OK(access(p, F_OK), p);
+		ASSERT_EQ(m2.created[i], true, "created by this open (the agent adopts nothing)");
 	}
 	bpfnet_maps_close(&m2);
 
 	/* reopening without CREATE finds the pins and their sizes */
 	ASSERT_OK(bpfnet_maps_open(&m2, dir, NULL, 0), "reopen");
 	ASSERT_EQ(m2.max_entries[BPFNET_M_SVC], 1234, "svc size survives");
+	ASSERT_EQ(m2.created[BPFNET_M_BACKEND], false, "pinned, so not created");
 	bpfnet_maps_close(&m2);
 	ASSERT_OK(bpfnet_maps_unpin(dir), "unpin");
 	ASSERT_EQ(bpfnet_maps_open(&m2, dir, NULL, 0), -ENOENT, "gone after unpin");

@@ -148,6 +148,7 @@ TEST(reconcile_restart_adopts_and_sweeps)
 	id1 = backend_id_of(f, 1);
 	reconciler_free(&r); /* the agent exits; maps stay */
 
+	maps_reopen(&f->maps);
 	ASSERT_OK(reconciler_init(&r, &f->maps), "second agent");
 	ASSERT_EQ(r.adopted, 2, "both frontends adopted");
 	ASSERT_OK(reconcile_service(&r, "default/a", &a), "a again");
@@ -193,6 +194,7 @@ TEST(reconcile_restart_sweeps_duplicate_backend_ids)
 	sk.gen = v.slot_gen;
 	ASSERT_OK(bpf_map_update_elem(f->maps.fd[BPFNET_M_SLOT], &sk, &dup, BPF_ANY), "slot");
 
+	maps_reopen(&f->maps);
 	ASSERT_OK(reconciler_init(&r, &f->maps), "second agent");
 	ASSERT_OK(reconcile_service(&r, "default/a", &a), "a, same desired state");
 	ASSERT_OK(reconcile_service(&r, "default/b", &b), "b, same desired state");
@@ -279,6 +281,7 @@ TEST(reconcile_backend_ids_stay_within_the_array)
 	 * agent finds ids 1-3 free below id 4, and reuses them after a flush */
 	ASSERT_OK(reconcile_service(&r, "default/a", &none), "a removed");
 	reconciler_free(&r);
+	maps_reopen(&small);
 	ASSERT_OK(reconciler_init(&r, &small), "restart");
 	ASSERT_OK(reconcile_service(&r, "default/b", &b), "b, same desired state");
 	ASSERT_OK(reconcile_sweep_adopted(&r), "sweep");
@@ -400,6 +403,7 @@ TEST(reconcile_terminating_backend_is_retained_outside_the_slots)
 	ASSERT_EQ(be.state, BPFNET_BACKEND_TERMINATING, "marked terminating");
 	/* an agent restart keeps it too */
 	reconciler_free(&r);
+	maps_reopen(&f->maps);
 	ASSERT_OK(reconciler_init(&r, &f->maps), "restart");
 	ASSERT_OK(reconcile_service(&r, "default/s", &set), "same state");
 	ASSERT_OK(reconcile_sweep_adopted(&r), "sweep");

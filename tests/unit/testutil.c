@@ -85,6 +85,17 @@ void small_maps_open(struct fixture *f, struct bpfnet_maps *m, const char *name,
 	ASSERT_OK(bpfnet_maps_open(m, dir, &sizes, BPFNET_MAPS_CREATE), "small maps");
 }
 
+void maps_reopen(struct bpfnet_maps *m)
+{
+	char dir[PATH_MAX];
+
+	snprintf(dir, sizeof(dir), "%s", m->pin_dir);
+	bpfnet_maps_close(m);
+	ASSERT_OK(bpfnet_maps_open(m, dir, NULL, BPFNET_MAPS_CREATE), "maps reopened");
+	for (int i = 0; i < BPFNET_M_COUNT; i++)
+		ASSERT_EQ(m->created[i], false, "a pinned map is reused, not created");
+}
+
 unsigned int map_entries(struct fixture *f, enum bpfnet_map_id id)
 {
 	__u32 n = 0;

@@ -32,6 +32,8 @@ uint64_t drop_packets(struct fixture *f, enum bpfnet_drop_reason reason);
 int ct_get(struct fixture *f, uint32_t saddr, uint32_t daddr, uint16_t sport, uint16_t dport,
 	   uint8_t proto, uint8_t dir, struct bpfnet_ct_value *val);
 unsigned int map_entries(struct fixture *f, enum bpfnet_map_id id);
+/* Open @m's pins again, as a restarted agent does. */
+void maps_reopen(struct bpfnet_maps *m);
 /* A second set of maps pinned in <bpffs>/@name, map @id holding only @size
  * entries (the others default): for filling one up. */
 void small_maps_open(struct fixture *f, struct bpfnet_maps *m, const char *name,
