@@ -493,6 +493,48 @@ kube_restart_hitless() {
 	loop_expect_no_failures
 }
 
+# many_services N: a List of N services (10.96.1.I:80), each with two
+# slices of two endpoints, so a service can be listed with half its
+# backends while the other slice is still on its way
+many_services() {
+	jq -c --argjson n "$1" '
+		(.items[] | select(.kind == "Service" and .metadata.name == "web")) as $svc
+		| (.items[] | select(.kind == "EndpointSlice" and .metadata.name == "web-abcde")) as $sl
+		| {apiVersion: "v1", kind: "List", items: [range($n) as $i
+		  | ($svc | .metadata.name = "s\($i)" | del(.metadata.uid, .spec.sessionAffinityConfig)
+		     | .spec.sessionAffinity = "None" | .spec.clusterIP = "10.96.1.\($i)"
+		     | .spec.clusterIPs = [.spec.clusterIP] | .spec.ports[0].port = 80
+		     | .spec.selector.app = "s\($i)"),
+		    (range(2) as $h | $sl | .metadata.name = "s\($i)-\($h)" | del(.metadata.uid)
+		     | .metadata.labels["kubernetes.io/service-name"] = "s\($i)" | .ports[0].port = 8080
+		     | .endpoints = [range(2) as $e | {addresses: ["10.244.\(1 + $h).\($i * 2 + $e)"],
+		       nodeName: "node-a", conditions: {ready: true, serving: true, terminating: false}}])]}
+	' "$FIXTURE"
+}
+
+# A cold start publishes no service before every slice is listed: at no
+# moment does a service serve from part of its backends, though its slices
+# arrive pages apart. Pages of 4 from a slow server.
+kube_cold_start_publishes_only_whole_services() {
+	local n=40 partial i
+	many_services $n >"$WORK/many.json"
+	start_api --objects "$WORK/many.json"
+	api POST /knobs '{"chunk": 512, "delay": 0.01}' >/dev/null
+	start_kube_agent --k8s-api-server "http://$API" --k8s-page-size 4
+	for i in $(seq 1 300); do
+		partial=$(frontends 2>/dev/null | jq '[.[] | select((.backends | length) != 4)] | map(.name)') ||
+			partial="[]" # no maps pinned yet
+		[ "$partial" = "[]" ] || fail "published with part of its backends: $partial"
+		http_get /readyz >/dev/null 2>&1 && break
+		sleep 0.05
+	done
+	http_get /readyz >/dev/null || fail "not ready after the slow lists"
+	[ "$(frontends | jq '[.[] | select((.backends | length) == 4)] | length')" = "$n" ] ||
+		fail "not every service published whole: $(frontends | jq -c 'map([.name, (.backends | length)])')"
+	[ "$(metric 'bpfnet_map_writes_total{op="service_write"}')" = "$n" ] ||
+		fail "each service written once: $(http_get /metrics | grep map_writes)"
+}
+
 run_case kube_list_then_watch_events kube_list_then_watch_events
 run_case kube_pages_and_chunked_stream kube_pages_and_chunked_stream
 run_case kube_resume_after_dropped_watch kube_resume_after_dropped_watch
@@ -504,3 +546,4 @@ run_case kube_tls_verification_and_client_certs kube_tls_verification_and_client
 run_case kube_rejects_bad_objects_alone kube_rejects_bad_objects_alone
 run_case kube_scale_and_roll_without_failures kube_scale_and_roll_without_failures
 run_case kube_restart_hitless kube_restart_hitless
+run_case kube_cold_start_publishes_only_whole_services kube_cold_start_publishes_only_whole_services
