@@ -128,6 +128,17 @@ agent_rejects_malformed_object_alone() {
 	echo '{ broken' >"$WORK/services.json"
 	sleep 0.5
 	client client tcp-clients 10.96.0.80:80 5 >/dev/null || fail "state lost on a broken file"
+	# so does a List cut short: not even its complete first objects apply
+	printf '{"apiVersion":"v1","kind":"List","items":[%s,%s' \
+		"$(service default third 10.96.0.82 80 TCP)" \
+		"$(slice default third-1 third TCP 8080 10.244.0.10)" | head -c -40 >"$WORK/services.json"
+	sleep 0.5
+	grep -q 'msg=services file rejected.*previous state kept' "$WORK/agent.log" ||
+		fail "cut file not reported"
+	! "$CLI" --pin-dir "$PIN" service get 10.96.0.82:80/tcp >/dev/null 2>&1 ||
+		fail "part of a cut file was applied"
+	client client tcp-clients 10.96.0.80:80 5 >/dev/null || fail "state lost on a cut file"
+	client client tcp-clients 10.96.0.81:80 5 >/dev/null || fail "state lost on a cut file"
 }
 
 # A removed UDP backend: its conntrack entries are flushed, so the client's
