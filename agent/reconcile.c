@@ -556,13 +556,20 @@ static bool contains(const __u32 *v, size_t n, __u32 x)
 	return n && bsearch(&x, v, n, sizeof(x), cmp_u32);
 }
 
+/* Entries of removed services go. Of a removed backend only UDP flows go,
+ * so their next datagram finds a live backend (DNS clients keep their
+ * socket); a TCP connection stays with its backend, which the entry names
+ * by address, until it ends, as with kube-proxy's conntrack. */
 static bool ct_names_freed(const struct bpfnet_ct_key *k, const struct bpfnet_ct_value *v,
 			   void *arg)
 {
 	const struct freed *f = arg;
 
-	(void)k;
-	return contains(f->svc, f->n_svc, v->svc_id) || contains(f->be, f->n_be, v->backend_id);
+	if (contains(f->svc, f->n_svc, v->svc_id))
+		return true;
+	if (!contains(f->be, f->n_be, v->backend_id))
+		return false;
+	return k->proto != IPPROTO_TCP || !v->backend_addr; /* old entries: by id only */
 }
 
 /* @p->pending is sorted: the lowest ids end on top of the free stack, which

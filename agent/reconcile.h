@@ -3,7 +3,8 @@
  * Keeps the pinned maps equal to the desired frontends, writing only
  * differences: backends and slots before the service entry (the library's
  * ordered upsert), removals after. Ids: a service or backend id that is
- * freed is reused only after every conntrack entry naming it is gone.
+ * freed is reused only after the conntrack entries that depend on it are
+ * gone (a TCP connection names its backend by address and stays).
  *
  * On start it adopts what is pinned: frontends found in the maps keep their
  * ids and backends, so a restart rewrites nothing that did not change;

@@ -72,6 +72,8 @@ static __always_inline int ct_create(const struct bpfnet_ct_key *fwd, const stru
 		.last_seen_ns = now,
 		.backend_id = backend_id,
 		.svc_id = svc_id,
+		.backend_port = backend_port,
+		.backend_addr = backend_addr,
 	};
 	struct bpfnet_ct_key rev;
 

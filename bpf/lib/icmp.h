@@ -169,14 +169,20 @@ static __always_inline int icmp_error_xlate(struct __sk_buff *skb, const struct 
 	ct_key_init(&key, q.daddr, q.saddr, q.dport, q.sport, q.proto, BPFNET_CT_SERVICE);
 	ct = bpf_map_lookup_elem(&ct_v1, &key);
 	if (ct) {
-		__u32 backend_id = ct->backend_id;
-		struct bpfnet_backend *be = backend_lookup(backend_id);
+		__be32 be_addr = ct->backend_addr;
+		__be16 be_port = ct->backend_port;
 
-		if (!be)
-			return 0;
-		if (icmp_quote_rewrite(skb, p, &q, 0, be->addr, be->port))
+		if (!be_addr) { /* an entry from before the address was kept */
+			struct bpfnet_backend *be = backend_lookup(ct->backend_id);
+
+			if (!be)
+				return 0;
+			be_addr = be->addr;
+			be_port = be->port;
+		}
+		if (icmp_quote_rewrite(skb, p, &q, 0, be_addr, be_port))
 			return -1;
-		if (p->daddr == q.saddr && icmp_outer_addr(skb, p, 1, be->addr))
+		if (p->daddr == q.saddr && icmp_outer_addr(skb, p, 1, be_addr))
 			return -1;
 		/* hairpin: the backend saw the flow come from the hairpin address */
 		if (ct->flags & BPFNET_CT_F_HAIRPIN) {

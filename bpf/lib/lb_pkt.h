@@ -45,8 +45,8 @@ static __always_inline int lb_pkt_service(struct __sk_buff *skb, struct pkt *p,
 	struct bpfnet_ct_value *ct;
 	struct bpfnet_ct_key key;
 	__u32 backend_id = 0;
-	__be32 be_addr;
-	__be16 be_port;
+	__be32 be_addr = 0;
+	__be16 be_port = 0;
 	__u64 now = ct_now();
 
 	ct_key_init(&key, p->saddr, p->daddr, p->sport, p->dport, p->proto, BPFNET_CT_SERVICE);
@@ -54,13 +54,27 @@ static __always_inline int lb_pkt_service(struct __sk_buff *skb, struct pkt *p,
 	if (ct && ct->svc_id == svc->id) {
 		if (!p->has_l4 || (!ct_expired(ct, p->proto, now) && !ct_is_reopen(ct, p))) {
 			backend_id = ct->backend_id;
-			be = backend_lookup(backend_id);
+			be_addr = ct->backend_addr;
+			be_port = ct->backend_port;
+			/* A TCP connection keeps its backend, as conntrack does
+			 * for kube-proxy: a pod that left the service may still
+			 * be finishing it. Other flows move on when their
+			 * backend is gone (or its id serves another one). */
+			if (p->proto != IPPROTO_TCP || !be_addr) {
+				be = backend_lookup(backend_id);
+				if (be && (!be_addr || (be->addr == be_addr && be->port == be_port))) {
+					be_addr = be->addr;
+					be_port = be->port;
+				} else {
+					be_addr = 0;
+				}
+			}
 		} else if (ct_is_reopen(ct, p)) {
 			stat_verdict(BPFNET_STAT_CT_REOPEN, skb->len);
 		}
 	}
 
-	if (be) {
+	if (be_addr) {
 		ct_touch(ct, p, now, BPFNET_CT_F_FIN_FWD);
 		stat_verdict(BPFNET_STAT_LB_CT_HIT, skb->len);
 	} else {
@@ -78,9 +92,9 @@ static __always_inline int lb_pkt_service(struct __sk_buff *skb, struct pkt *p,
 			return drop_pkt(skb, p, BPFNET_DROP_CT_CREATE);
 		stat_verdict(BPFNET_STAT_LB_NEW, skb->len);
 		lb_pkt_monitor_new(skb, p, be, backend_id, svc->id);
+		be_addr = be->addr;
+		be_port = be->port;
 	}
-	be_addr = be->addr;
-	be_port = be->port;
 
 	if (p->is_frag) {
 		frag_remember(p);

@@ -168,8 +168,11 @@ struct bpfnet_ct_value {
 	__u32 backend_id;
 	__u32 svc_id;
 	__u16 flags; /* enum bpfnet_ct_flags, of this direction's packets */
-	__u16 pad0;
-	__u32 pad1;
+	/* Where the flow was sent: it stays there after the backend leaves
+	 * the service or its id serves another one (0 in entries written
+	 * before these fields, which were padding: the id decides then). */
+	__be16 backend_port;
+	__be32 backend_addr;
 };
 
 /* Lifetimes, in seconds, after the last packet. */

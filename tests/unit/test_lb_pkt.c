@@ -755,3 +755,50 @@ TEST(direct_connection_reusing_a_service_flows_tuple)
 	ASSERT_MEM_EQ(r.out.data, in.data, in.len, "SYN-ACK not reverse-NATed");
 	ASSERT_EQ(stat_packets(f, BPFNET_STAT_REVNAT), 0, "no reverse NAT");
 }
+
+/* A TCP connection stays with its backend when the backend leaves the
+ * service, even once its id serves another backend: the pod may still be
+ * finishing it (kube-proxy's conntrack behaves the same). A new connection
+ * from the same client goes to the backends the service has now. */
+TEST(tcp_connection_keeps_a_backend_that_left_the_service)
+{
+	struct pkt_spec s = tcp_spec(CLIENT, 40010, VIP, 80, TCP_SYN);
+	struct bpfnet_svc_key key = svc_key(VIP, 80, IPPROTO_TCP);
+	struct bpfnet_backend_entry nb = {
+		.id = 101, .be = { .addr = htonl(IP4(10, 244, 2, 1)), .port = htons(8080),
+				   .proto = IPPROTO_TCP },
+	};
+	struct bpfnet_service_spec spec = { .id = 7, .n_backends = 1, .backends = &nb };
+	struct bpfnet_ct_value ct;
+	struct tc_result r;
+	struct pkt_buf in;
+
+	svc_set(f, VIP, 80, IPPROTO_TCP, 7, 1, 8080, 100);
+	pkt_build(&in, &s);
+	run_tc(f, &in, &r);
+	ASSERT_EQ(pkt_daddr(&r.out), BACKEND(1), "the only backend");
+	ASSERT_OK(ct_get(f, CLIENT, VIP, 40010, 80, IPPROTO_TCP, BPFNET_CT_SERVICE, &ct), "ct");
+	ASSERT_EQ(ct.backend_addr, htonl(BACKEND(1)), "the entry keeps the address");
+	ASSERT_EQ(ct.backend_port, htons(8080), "and the port");
+	/* backend 1 leaves; its id 101 now names another backend */
+	ASSERT_OK(bpfnet_service_upsert(&f->maps, &key, &spec), "id 101 is 10.244.2.1 now");
+	s.tcp_flags = TCP_ACK;
+	pkt_build(&in, &s);
+	for (int i = 0; i < 3; i++) {
+		run_tc(f, &in, &r);
+		ASSERT_EQ(r.retval, TC_ACT_OK, "verdict");
+		ASSERT_EQ(pkt_daddr(&r.out), BACKEND(1), "the connection stays");
+		ASSERT_CSUMS(&r.out, "ACK");
+	}
+	ASSERT_OK(bpfnet_backend_delete(&f->maps, 101), "and then no backend at that id");
+	run_tc(f, &in, &r);
+	ASSERT_EQ(pkt_daddr(&r.out), BACKEND(1), "still stays");
+	ASSERT_EQ(stat_packets(f, BPFNET_STAT_LB_NEW), 1, "never re-selected");
+	/* a new connection takes what the service has now */
+	ASSERT_OK(bpfnet_service_upsert(&f->maps, &key, &spec), "10.244.2.1 back at 101");
+	s.sport = 40011;
+	s.tcp_flags = TCP_SYN;
+	pkt_build(&in, &s);
+	run_tc(f, &in, &r);
+	ASSERT_EQ(pkt_daddr(&r.out), IP4(10, 244, 2, 1), "new connection, new backend");
+}

@@ -94,7 +94,8 @@ TEST(reconcile_backend_id_reuse_waits_for_conntrack_flush)
 	struct frontend_set set;
 	const int b12[] = { 1, 2, 0 }, b1[] = { 1, 0 }, b13[] = { 1, 3, 0 };
 	struct bpfnet_ct_key ck = { .saddr = htonl(CLIENT), .daddr = htonl(VIP), .sport = htons(1234),
-				    .dport = htons(80), .proto = IPPROTO_TCP };
+				    .dport = htons(80), .proto = IPPROTO_UDP };
+	struct bpfnet_ct_key tcp = ck, tcp_old = ck;
 	struct bpfnet_ct_value cv = {};
 	__u32 id2, id3;
 
@@ -105,7 +106,15 @@ TEST(reconcile_backend_id_reuse_waits_for_conntrack_flush)
 	id2 = backend_id_of(f, 2);
 	cv.backend_id = id2;
 	cv.svc_id = 1;
-	ASSERT_OK(bpf_map_update_elem(f->maps.fd[BPFNET_M_CT], &ck, &cv, BPF_ANY), "a flow to 2");
+	ASSERT_OK(bpf_map_update_elem(f->maps.fd[BPFNET_M_CT], &ck, &cv, BPF_ANY), "a UDP flow to 2");
+	/* TCP flows to 2: one written with the backend's address, which stays
+	 * with it; one from before the address was kept, named by id only */
+	tcp_old.proto = tcp.proto = IPPROTO_TCP;
+	tcp_old.sport = htons(1235);
+	ASSERT_OK(bpf_map_update_elem(f->maps.fd[BPFNET_M_CT], &tcp_old, &cv, BPF_ANY), "old TCP");
+	cv.backend_addr = htonl(BACKEND(2));
+	cv.backend_port = htons(8080);
+	ASSERT_OK(bpf_map_update_elem(f->maps.fd[BPFNET_M_CT], &tcp, &cv, BPF_ANY), "TCP flow to 2");
 
 	one_frontend(&set, VIP, b1);
 	ASSERT_OK(reconcile_service(&r, "default/s", &set), "remove backend 2");
@@ -118,8 +127,12 @@ TEST(reconcile_backend_id_reuse_waits_for_conntrack_flush)
 
 	ASSERT_OK(reconcile_flush_freed(&r), "flush");
 	ASSERT_EQ(bpf_map_lookup_elem(f->maps.fd[BPFNET_M_CT], &ck, &cv), -ENOENT,
-		  "the flow naming the removed backend is gone");
-	ASSERT_EQ(r.stats.ct_flushed, 1, "flushed count");
+		  "the UDP flow naming the removed backend is gone");
+	ASSERT_EQ(bpf_map_lookup_elem(f->maps.fd[BPFNET_M_CT], &tcp_old, &cv), -ENOENT,
+		  "so is a TCP flow that names it by id only");
+	ASSERT_OK(bpf_map_lookup_elem(f->maps.fd[BPFNET_M_CT], &tcp, &cv),
+		  "the TCP connection stays with its backend");
+	ASSERT_EQ(r.stats.ct_flushed, 2, "flushed count");
 	/* now the id may serve again */
 	set.n = 0;
 	set.v = NULL;
