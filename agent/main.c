@@ -7,15 +7,12 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <net/if.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
-#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <cjson/cJSON.h>
 

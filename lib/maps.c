@@ -391,12 +391,9 @@ int bpfnet_service_upsert(struct bpfnet_maps *m, const struct bpfnet_svc_key *ke
 		return 0;
 	/* Stale slots of the previous generation (and its extra slots when
 	 * the id stayed): failure to delete leaves garbage, not wrong routing. */
-	if (old.id != val.id) {
-		maps_slots_delete(m, old.id, old.slot_gen, 0, old.count);
+	maps_slots_delete(m, old.id, old.slot_gen, 0, old.count);
+	if (old.id != val.id)
 		maps_remove(m, BPFNET_M_REVNAT, &old.id);
-	} else {
-		maps_slots_delete(m, old.id, old.slot_gen, 0, old.count);
-	}
 	return 0;
 }
 

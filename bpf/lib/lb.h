@@ -18,7 +18,8 @@ static __always_inline __u16 lb_pick_slot(__u16 count)
 }
 
 /* NULL for an id that names no backend: never written, or deleted (zeroed).
- * A deleted id is reused only once no conntrack entry names it. */
+ * A deleted id is reused only once no conntrack entry depends on it (see
+ * bpfnet_ct_backend()). */
 static __always_inline struct bpfnet_backend *backend_lookup(__u32 id)
 {
 	struct bpfnet_backend *be = bpf_map_lookup_elem(&backend_v2, &id);

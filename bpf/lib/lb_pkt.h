@@ -54,21 +54,8 @@ static __always_inline int lb_pkt_service(struct __sk_buff *skb, struct pkt *p,
 	if (ct && ct->svc_id == svc->id) {
 		if (!p->has_l4 || (!ct_expired(ct, p->proto, now) && !ct_is_reopen(ct, p))) {
 			backend_id = ct->backend_id;
-			be_addr = ct->backend_addr;
-			be_port = ct->backend_port;
-			/* A TCP connection keeps its backend, as conntrack does
-			 * for kube-proxy: a pod that left the service may still
-			 * be finishing it. Other flows move on when their
-			 * backend is gone (or its id serves another one). */
-			if (p->proto != IPPROTO_TCP || !be_addr) {
-				be = backend_lookup(backend_id);
-				if (be && (!be_addr || (be->addr == be_addr && be->port == be_port))) {
-					be_addr = be->addr;
-					be_port = be->port;
-				} else {
-					be_addr = 0;
-				}
-			}
+			be_addr = bpfnet_ct_backend(ct, p->proto, backend_lookup(backend_id),
+						    &be_port);
 		} else if (ct_is_reopen(ct, p)) {
 			stat_verdict(BPFNET_STAT_CT_REOPEN, skb->len);
 		}

@@ -194,6 +194,29 @@ static inline __u32 bpfnet_ct_lifetime_s(__u8 proto, __u16 flags)
 	return BPFNET_CT_LIFETIME_TCP;
 }
 
+/*
+ * Where an established flow's packets go (the datapath and the CLI agree on
+ * it here). A TCP connection stays with the backend it was given, whose
+ * address the entry keeps, as conntrack keeps it for kube-proxy: a pod that
+ * left the service may still be finishing it. Any other flow follows its
+ * backend id while the id still names that backend; @be is what the id
+ * names now (NULL: nothing). Entries from before the address was kept
+ * follow the id. 0: the flow picks a backend anew.
+ */
+static inline __be32 bpfnet_ct_backend(const struct bpfnet_ct_value *ct, __u8 proto,
+				       const struct bpfnet_backend *be, __be16 *port)
+{
+	if (ct->backend_addr && (proto == 6 /* IPPROTO_TCP */ ||
+				 (be && be->addr == ct->backend_addr && be->port == ct->backend_port))) {
+		*port = ct->backend_port;
+		return ct->backend_addr;
+	}
+	if (!be || ct->backend_addr)
+		return 0; /* gone, or the id serves another backend now */
+	*port = be->port;
+	return be->addr;
+}
+
 /* ---- IPv4 fragments: later fragments carry no ports ---- */
 
 struct bpfnet_frag_key {

@@ -66,8 +66,6 @@ static int parse_frontend(const char *s, struct bpfnet_svc_key *k)
 	return 0;
 }
 
-/* Stable id per backend address so the same backend keeps its id (and its
- * flows) across svc-set calls; FNV-1a, never 0. */
 /* The id a backend already has (same address, port, protocol), else the
  * lowest free one: ids index the backend array, so they stay small. */
 struct id_search {

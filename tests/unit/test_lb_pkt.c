@@ -586,15 +586,22 @@ TEST(no_backend_udp_gets_port_unreachable)
 	ASSERT_EQ(stat_packets(f, BPFNET_STAT_REJECT_ICMP), 2, "icmp reject counter");
 }
 
+/* The service's backend set becomes the one backend @addr:@bport at @id. */
+static void svc_set_one(struct fixture *f, uint32_t vip, uint16_t port, uint8_t proto,
+			uint32_t svc_id, uint32_t id, uint32_t addr, uint16_t bport)
+{
+	struct bpfnet_svc_key key = svc_key(vip, port, proto);
+	struct bpfnet_backend_entry nb = {
+		.id = id, .be = { .addr = htonl(addr), .port = htons(bport), .proto = proto },
+	};
+	struct bpfnet_service_spec spec = { .id = svc_id, .n_backends = 1, .backends = &nb };
+
+	ASSERT_OK(bpfnet_service_upsert(&f->maps, &key, &spec), "replace the backend set");
+}
+
 TEST(removed_backend_is_replaced_for_existing_flow)
 {
 	struct pkt_spec s = udp_spec(CLIENT, 7000, VIP, 53, (const uint8_t *)"x", 1);
-	struct bpfnet_svc_key key = svc_key(VIP, 53, IPPROTO_UDP);
-	struct bpfnet_backend_entry nb = {
-		.id = 300, .be = { .addr = htonl(IP4(10, 244, 2, 1)), .port = htons(53),
-				   .proto = IPPROTO_UDP },
-	};
-	struct bpfnet_service_spec spec = { .id = 9, .n_backends = 1, .backends = &nb };
 	struct tc_result r;
 	struct pkt_buf in;
 
@@ -602,10 +609,28 @@ TEST(removed_backend_is_replaced_for_existing_flow)
 	pkt_build(&in, &s);
 	run_tc(f, &in, &r);
 	ASSERT_EQ(pkt_daddr(&r.out), BACKEND(1), "old backend");
-	ASSERT_OK(bpfnet_service_upsert(&f->maps, &key, &spec), "replace backend set");
+	svc_set_one(f, VIP, 53, IPPROTO_UDP, 9, 300, IP4(10, 244, 2, 1), 53);
 	ASSERT_OK(bpfnet_backend_delete(&f->maps, 201), "delete old backend");
 	run_tc(f, &in, &r);
 	ASSERT_EQ(pkt_daddr(&r.out), IP4(10, 244, 2, 1), "flow moved to the live backend");
+	ASSERT_EQ(stat_packets(f, BPFNET_STAT_LB_NEW), 2, "re-selected");
+}
+
+/* A UDP flow whose backend id now names another backend moves on too: the
+ * entry's address says the id is not its backend any more. */
+TEST(udp_flow_moves_when_its_backend_id_is_reused)
+{
+	struct pkt_spec s = udp_spec(CLIENT, 7001, VIP, 53, (const uint8_t *)"x", 1);
+	struct tc_result r;
+	struct pkt_buf in;
+
+	svc_set(f, VIP, 53, IPPROTO_UDP, 9, 1, 53, 200);
+	pkt_build(&in, &s);
+	run_tc(f, &in, &r);
+	ASSERT_EQ(pkt_daddr(&r.out), BACKEND(1), "old backend at id 201");
+	svc_set_one(f, VIP, 53, IPPROTO_UDP, 9, 201, IP4(10, 244, 2, 1), 53);
+	run_tc(f, &in, &r);
+	ASSERT_EQ(pkt_daddr(&r.out), IP4(10, 244, 2, 1), "the flow follows the service");
 	ASSERT_EQ(stat_packets(f, BPFNET_STAT_LB_NEW), 2, "re-selected");
 }
 
@@ -763,12 +788,6 @@ TEST(direct_connection_reusing_a_service_flows_tuple)
 TEST(tcp_connection_keeps_a_backend_that_left_the_service)
 {
 	struct pkt_spec s = tcp_spec(CLIENT, 40010, VIP, 80, TCP_SYN);
-	struct bpfnet_svc_key key = svc_key(VIP, 80, IPPROTO_TCP);
-	struct bpfnet_backend_entry nb = {
-		.id = 101, .be = { .addr = htonl(IP4(10, 244, 2, 1)), .port = htons(8080),
-				   .proto = IPPROTO_TCP },
-	};
-	struct bpfnet_service_spec spec = { .id = 7, .n_backends = 1, .backends = &nb };
 	struct bpfnet_ct_value ct;
 	struct tc_result r;
 	struct pkt_buf in;
@@ -781,7 +800,7 @@ TEST(tcp_connection_keeps_a_backend_that_left_the_service)
 	ASSERT_EQ(ct.backend_addr, htonl(BACKEND(1)), "the entry keeps the address");
 	ASSERT_EQ(ct.backend_port, htons(8080), "and the port");
 	/* backend 1 leaves; its id 101 now names another backend */
-	ASSERT_OK(bpfnet_service_upsert(&f->maps, &key, &spec), "id 101 is 10.244.2.1 now");
+	svc_set_one(f, VIP, 80, IPPROTO_TCP, 7, 101, IP4(10, 244, 2, 1), 8080);
 	s.tcp_flags = TCP_ACK;
 	pkt_build(&in, &s);
 	for (int i = 0; i < 3; i++) {
@@ -795,7 +814,7 @@ TEST(tcp_connection_keeps_a_backend_that_left_the_service)
 	ASSERT_EQ(pkt_daddr(&r.out), BACKEND(1), "still stays");
 	ASSERT_EQ(stat_packets(f, BPFNET_STAT_LB_NEW), 1, "never re-selected");
 	/* a new connection takes what the service has now */
-	ASSERT_OK(bpfnet_service_upsert(&f->maps, &key, &spec), "10.244.2.1 back at 101");
+	svc_set_one(f, VIP, 80, IPPROTO_TCP, 7, 101, IP4(10, 244, 2, 1), 8080);
 	s.sport = 40011;
 	s.tcp_flags = TCP_SYN;
 	pkt_build(&in, &s);

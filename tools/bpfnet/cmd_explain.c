@@ -159,15 +159,21 @@ static void explain_service(struct explain *x, const struct bpfnet_svc_value *sv
 	if (x->sport && !bpf_map_lookup_elem(x->c->maps.fd[BPFNET_M_CT], &k, &ct)) {
 		__u64 idle = cli_now_coarse_ns() - ct.last_seen_ns;
 		bool expired = idle > (__u64)bpfnet_ct_lifetime_s(x->proto, ct.flags) * 1000000000ull;
-		bool live = !expired && ct.svc_id == svc->id &&
-			    !bpfnet_backend_get(&x->c->maps, ct.backend_id, &be);
+		bool named = !bpfnet_backend_get(&x->c->maps, ct.backend_id, &be);
+		__be16 port = 0;
+		__be32 to = bpfnet_ct_backend(&ct, x->proto, named ? &be : NULL, &port);
+		bool live = !expired && ct.svc_id == svc->id && to;
 
 		if (live) {
+			bool left = !named || be.addr != to || be.port != port;
 			char addr[40];
 
+			if (left) /* a TCP connection to a backend that left */
+				be = (struct bpfnet_backend){ .addr = to, .port = port, .proto = x->proto };
 			fmt_addr_port(addr, sizeof(addr), be.addr, be.port);
 			step(x, "conntrack", "established flow: packets go to backend %u %s (%s)",
-			     ct.backend_id, addr, backend_state_name(be.state));
+			     ct.backend_id, addr,
+			     left ? "left the service; the connection stays" : backend_state_name(be.state));
 			if (x->doc) {
 				cJSON_AddStringToObject(x->doc, "verdict", "translate");
 				cJSON_AddItemToObject(x->doc, "backend", json_backend(ct.backend_id, &be));

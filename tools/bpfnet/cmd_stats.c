@@ -91,7 +91,6 @@ static int cmd_maps(struct cli *c, int argc, char **argv)
 		__u32 len = sizeof(info), n = 0;
 		char entries[16] = "-", cap[16], fill[16] = "-";
 		bool countable = bpfnet_map_iterable(id);
-
 		__u32 capacity = c->maps.max_entries[id]; /* the backend array has one more */
 
 		if (bpf_obj_get_info_by_fd(c->maps.fd[id], &info, &len))
