@@ -134,10 +134,11 @@ static int set_option(struct agent_config *c, int id, const char *val)
 			return -EINVAL;
 		}
 		c->sizes.max_entries[map_of[id]] = (__u32)n;
-		/* a service's revnat entry and its name go with it */
+		/* a service's revnat entry, name and address go with it */
 		if (id == O_MAX_SERVICES) {
 			c->sizes.max_entries[BPFNET_M_REVNAT] = (__u32)n;
 			c->sizes.max_entries[BPFNET_M_SVC_NAME] = (__u32)n;
+			c->sizes.max_entries[BPFNET_M_VIP] = (__u32)n;
 		}
 		return 0;
 	}

@@ -729,6 +729,9 @@ int reconciler_init(struct reconciler *r, struct bpfnet_maps *maps)
 		err = bpfnet_map_iterate(maps, BPFNET_M_BACKEND, adopt_backend, r);
 	if (!err && !maps->created[BPFNET_M_SVC])
 		err = bpfnet_map_iterate(maps, BPFNET_M_SVC, adopt_one, r);
+	/* a stopped agent may have died between a service and its count */
+	if (!err && !maps->created[BPFNET_M_SVC])
+		err = bpfnet_vip_rebuild(maps);
 	if (!err)
 		err = adopt_free_backend_ids(r);
 	return err;

@@ -35,6 +35,7 @@ static const struct map_desc map_descs[BPFNET_M_COUNT] = {
 	[BPFNET_M_EVENTS] = { BPFNET_MAP_EVENTS, BPFNET_DEFAULT_EVENTS_BYTES },
 	[BPFNET_M_ENDPOINT] = { BPFNET_MAP_ENDPOINT, BPFNET_DEFAULT_ENDPOINT_MAX },
 	[BPFNET_M_SVC_NAME] = { BPFNET_MAP_SVC_NAME, BPFNET_DEFAULT_SVC_MAX },
+	[BPFNET_M_VIP] = { BPFNET_MAP_VIP, BPFNET_DEFAULT_SVC_MAX },
 };
 
 const char *bpfnet_map_name(enum bpfnet_map_id id)
@@ -376,13 +377,18 @@ int bpfnet_service_upsert(struct bpfnet_maps *m, const struct bpfnet_svc_key *ke
 	}
 
 	err = maps_write(m, BPFNET_M_REVNAT, &val.id, &rn, BPF_ANY);
+	/* a new entry's address is in the set before the entry exists */
+	if (!err && !had_old)
+		err = maps_vip_ref(m, key->addr, 1);
 	if (!err) {
 		err = maps_write(m, BPFNET_M_SVC, key, &val, BPF_ANY);
-		/* a revnat entry of a live service (same id) stays */
-		if (err && (!had_old || old.id != val.id))
-			maps_remove(m, BPFNET_M_REVNAT, &val.id);
+		if (err && !had_old)
+			maps_vip_ref(m, key->addr, -1);
 	}
 	if (err) {
+		/* a revnat entry of a live service (same id) stays */
+		if (!had_old || old.id != val.id)
+			maps_remove(m, BPFNET_M_REVNAT, &val.id);
 		maps_slots_delete(m, val.id, val.slot_gen, 0, spec->n_backends);
 		return err;
 	}
@@ -411,6 +417,8 @@ int bpfnet_service_delete(struct bpfnet_maps *m, const struct bpfnet_svc_key *ke
 	err = maps_slots_delete(m, val.id, val.slot_gen, 0, val.count);
 	if (!err)
 		err = maps_remove(m, BPFNET_M_REVNAT, &val.id);
+	if (!err)
+		err = maps_vip_ref(m, key->addr, -1);
 	return err;
 }
 

@@ -27,6 +27,7 @@ enum bpfnet_map_id {
 	BPFNET_M_EVENTS,
 	BPFNET_M_ENDPOINT,
 	BPFNET_M_SVC_NAME,
+	BPFNET_M_VIP,
 	BPFNET_M_COUNT,
 };
 
@@ -102,13 +103,24 @@ size_t bpfnet_batch_size(const struct bpfnet_batch *b); /* services staged */
 int bpfnet_batch_flush(struct bpfnet_batch *b, bpfnet_batch_failed_fn failed, void *arg);
 void bpfnet_batch_free(struct bpfnet_batch *b);
 
-/* Remove the service, then its slots, then its reverse-NAT entry. Backends
- * may be shared by services and are removed with bpfnet_backend_delete(). */
+/* Remove the service, then its slots, then its reverse-NAT entry, then its
+ * count in the service-address set. Backends may be shared by services and
+ * are removed with bpfnet_backend_delete(). */
 int bpfnet_service_delete(struct bpfnet_maps *m, const struct bpfnet_svc_key *key);
 int bpfnet_backend_upsert(struct bpfnet_maps *m, const struct bpfnet_backend_entry *b);
 int bpfnet_backend_delete(struct bpfnet_maps *m, __u32 id);
 /* -ENOENT when @id holds no backend. */
 int bpfnet_backend_get(struct bpfnet_maps *m, __u32 id, struct bpfnet_backend *be);
+
+/*
+ * The service-address set (vip_v1): how many service entries use an
+ * address. The writes above keep it (counted before a service entry
+ * appears, uncounted after it is gone). -ENOENT: no service uses @addr.
+ */
+int bpfnet_vip_get(struct bpfnet_maps *m, __be32 addr, __u32 *services);
+/* Recount the set from the service map: for maps written by a version
+ * without the set, or an agent that died between two writes. */
+int bpfnet_vip_rebuild(struct bpfnet_maps *m);
 
 /* Read a service and up to @max of its live backend ids (returns how many it has). */
 int bpfnet_service_get(struct bpfnet_maps *m, const struct bpfnet_svc_key *key,

@@ -30,6 +30,7 @@ struct staged_service {
 	void *cookie;
 	int err;     /* first failure, 0 while fine */
 	int err_map; /* the map that refused it */
+	bool vip_counted; /* its address counts it in the service-address set */
 };
 
 /* the order of the writes: everything a service entry points at first */
@@ -39,6 +40,7 @@ struct bpfnet_batch {
 	struct bpfnet_maps *m;
 	struct batch_queue q[Q_COUNT];
 	struct staged_service *svcs;
+	__u32 *by_addr; /* indices into svcs, for counting addresses */
 	size_t n_svcs, cap_svcs;
 };
 
@@ -78,6 +80,7 @@ void bpfnet_batch_free(struct bpfnet_batch *b)
 		free(b->q[i].owner);
 	}
 	free(b->svcs);
+	free(b->by_addr);
 	free(b);
 }
 
@@ -138,10 +141,15 @@ int bpfnet_batch_add_service(struct bpfnet_batch *b, const struct bpfnet_svc_key
 	if (b->n_svcs == b->cap_svcs) {
 		size_t cap = b->cap_svcs ? b->cap_svcs * 2 : 256;
 		struct staged_service *v = realloc(b->svcs, cap * sizeof(*v));
+		__u32 *o;
 
 		if (!v)
 			return -ENOMEM;
 		b->svcs = v;
+		o = realloc(b->by_addr, cap * sizeof(*o));
+		if (!o)
+			return -ENOMEM;
+		b->by_addr = o;
 		b->cap_svcs = cap;
 	}
 
@@ -214,22 +222,66 @@ static void queue_write(struct bpfnet_batch *b, struct batch_queue *q, bool fata
 	}
 }
 
-/* What a failed service may have left: its slots, reverse NAT and name
- * (its service entry is the last write, so it never got one). Backends
- * belong to the caller: they may be shared. */
+static int cmp_staged_addr(const void *a, const void *b, void *svcs)
+{
+	const struct staged_service *s = svcs;
+	__be32 x = s[*(const __u32 *)a].key.addr, y = s[*(const __u32 *)b].key.addr;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Count the services about to get their entries in the service-address
+ * set: one write per distinct address (ten services on one ClusterIP are
+ * one). An address the set refuses fails its services. */
+static void vip_count(struct bpfnet_batch *b)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < b->n_svcs; i++)
+		if (!b->svcs[i].err)
+			b->by_addr[n++] = (__u32)i;
+	qsort_r(b->by_addr, n, sizeof(*b->by_addr), cmp_staged_addr, b->svcs);
+	for (size_t i = 0, j; i < n; i = j) {
+		__be32 addr = b->svcs[b->by_addr[i]].key.addr;
+		int err;
+
+		for (j = i + 1; j < n && b->svcs[b->by_addr[j]].key.addr == addr; j++)
+			;
+		err = maps_vip_add(b->m, addr, (__u32)(j - i));
+		for (size_t k = i; k < j; k++) {
+			struct staged_service *s = &b->svcs[b->by_addr[k]];
+
+			s->vip_counted = !err;
+			if (err) {
+				s->err = err;
+				s->err_map = BPFNET_M_VIP;
+			}
+		}
+	}
+}
+
+/* What a failed service may have left: its slots, reverse NAT, name and
+ * address count (its service entry is the last write, so it never got
+ * one). Backends belong to the caller: they may be shared. */
 static void staged_cleanup(struct bpfnet_batch *b, const struct staged_service *s)
 {
 	maps_slots_delete(b->m, s->id, 0, 0, s->n_slots);
 	maps_remove(b->m, BPFNET_M_REVNAT, &s->id);
 	maps_remove(b->m, BPFNET_M_SVC_NAME, &s->id);
+	if (s->vip_counted)
+		maps_vip_ref(b->m, s->key.addr, -1);
 }
 
 int bpfnet_batch_flush(struct bpfnet_batch *b, bpfnet_batch_failed_fn failed, void *arg)
 {
 	int first_err = 0;
 
-	for (int i = 0; i < Q_COUNT; i++)
+	for (int i = 0; i < Q_COUNT; i++) {
+		/* a service's address is in the set before its entry exists */
+		if (i == Q_SVC)
+			vip_count(b);
 		queue_write(b, &b->q[i], i != Q_NAME);
+	}
 	for (size_t i = 0; i < b->n_svcs; i++) {
 		struct staged_service *s = &b->svcs[i];
 

@@ -17,4 +17,9 @@ int maps_spec_check(const struct bpfnet_service_spec *spec);
 /* Remove slots [from, to) of @svc_id's generation @gen; the first error. */
 int maps_slots_delete(struct bpfnet_maps *m, __u32 svc_id, __u8 gen, __u32 from, __u32 to);
 
+/* Count @addr's service entries up (+1) or down (-1); at 0 it leaves the set. */
+int maps_vip_ref(struct bpfnet_maps *m, __be32 addr, int delta);
+/* Count @services more service entries at @addr. */
+int maps_vip_add(struct bpfnet_maps *m, __be32 addr, __u32 services);
+
 #endif

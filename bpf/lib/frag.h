@@ -1,16 +1,25 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * IPv4 fragments of translated flows. Only the first fragment carries ports,
- * so when it is translated its (src, dst, id, proto) is remembered with the
- * ports; later fragments look them up and get the same address rewrite.
- * A later fragment seen before its first (reordered, or first evicted) has
- * no state: it passes untranslated and is counted as frag_no_state.
+ * IPv4 fragments. Only the first fragment carries ports, so the first
+ * fragment of a translated flow, and of any other flow to a service address,
+ * leaves its (src, dst, id, proto) with the ports; later fragments look them
+ * up and take the same path as their first.
+ * A later fragment seen before its first (reordered, or its state evicted)
+ * cannot be placed. To a service address it is dropped (frag_first_unseen):
+ * passed on untranslated it would leave for the VIP, which is nowhere.
+ * To any other address it passes untouched (frag_no_state), as it always
+ * could: only service flows are translated.
  */
 #ifndef BPFNET_BPF_FRAG_H
 #define BPFNET_BPF_FRAG_H
 
 #include "maps.h"
 #include "parse.h"
+
+static __always_inline int vip_is_service_addr(__be32 addr)
+{
+	return bpf_map_lookup_elem(&vip_v1, &addr) != NULL;
+}
 
 static __always_inline void frag_key_init(struct bpfnet_frag_key *k, const struct pkt *p)
 {

@@ -65,11 +65,10 @@ static __always_inline int lb_pkt_service(struct __sk_buff *skb, struct pkt *p,
 		ct_touch(ct, p, now, BPFNET_CT_F_FIN_FWD);
 		stat_verdict(BPFNET_STAT_LB_CT_HIT, skb->len);
 	} else {
-		/* a later fragment never opens a flow: it has no ports of its own */
-		if (!p->has_l4) {
-			stat_verdict(BPFNET_STAT_FRAG_NO_STATE, skb->len);
-			return TC_ACT_OK;
-		}
+		/* a later fragment never opens a flow: it has no ports of its
+		 * own, and its first fragment's flow is gone */
+		if (!p->has_l4)
+			return drop_pkt(skb, p, BPFNET_DROP_FRAG_FIRST_UNSEEN);
 		if (!svc->count)
 			return reject_no_backend(skb, p);
 		be = lb_select(svc_key, svc, &backend_id);
@@ -141,6 +140,10 @@ static __always_inline int lb_pkt_reply(struct __sk_buff *skb, struct pkt *p)
 	ct_key_init(&key, p->saddr, p->daddr, p->sport, p->dport, p->proto, BPFNET_CT_REPLY);
 	ct = bpf_map_lookup_elem(&ct_v1, &key);
 	if (!ct) {
+		/* to a service address, but no service port: its later
+		 * fragments must know they pass too */
+		if (p->is_frag && vip_is_service_addr(p->daddr))
+			frag_remember(p);
 		stat_verdict(BPFNET_STAT_PASS, skb->len);
 		return deliver_local(skb, p, p->daddr);
 	}
@@ -206,6 +209,8 @@ static __always_inline int lb_pkt_from_container(struct __sk_buff *skb)
 		return TC_ACT_OK;
 	}
 	if (!p.has_l4 && !frag_restore_ports(&p)) {
+		if (vip_is_service_addr(p.daddr))
+			return drop_pkt(skb, &p, BPFNET_DROP_FRAG_FIRST_UNSEEN);
 		stat_verdict(BPFNET_STAT_FRAG_NO_STATE, skb->len);
 		return TC_ACT_OK;
 	}

@@ -49,6 +49,14 @@ struct {
 } ct_v1 SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, __be32);
+	__type(value, struct bpfnet_vip);
+	__uint(max_entries, BPFNET_DEFAULT_SVC_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} vip_v1 SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__type(key, struct bpfnet_frag_key);
 	__type(value, struct bpfnet_frag_value);

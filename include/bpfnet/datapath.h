@@ -30,6 +30,7 @@
 #define BPFNET_MAP_EVENTS   "events_v1"
 #define BPFNET_MAP_ENDPOINT "endpoint_v1"
 #define BPFNET_MAP_SVC_NAME "svc_name_v1"
+#define BPFNET_MAP_VIP      "vip_v1"
 
 /* Program pin names (under <pin-dir>/), used by the CNI plugin to attach. */
 #define BPFNET_PROG_FROM_CONTAINER "prog_from_container_v1"
@@ -217,6 +218,19 @@ static inline __be32 bpfnet_ct_backend(const struct bpfnet_ct_value *ct, __u8 pr
 	return be->addr;
 }
 
+/* ---- service addresses: address -> how many service entries use it ----
+ *
+ * A later IPv4 fragment carries no ports, so the service map cannot say
+ * whether it belongs to a service flow; this set can say whether its
+ * destination is a service address at all. The map library keeps the count
+ * with every service entry it writes or removes.
+ */
+
+struct bpfnet_vip {
+	__u32 services;
+	__u32 pad0;
+};
+
 /* ---- IPv4 fragments: later fragments carry no ports ---- */
 
 struct bpfnet_frag_key {
@@ -350,7 +364,8 @@ struct bpfnet_svc_name {
 	X(CSUM_ERROR, "csum_error")   /* a rewrite helper failed */      \
 	X(CT_CREATE, "ct_create_failed")                                 \
 	X(REJECT_FAILED, "reject_build_failed")                          \
-	X(UNSUPPORTED_L4, "unsupported_l4")
+	X(UNSUPPORTED_L4, "unsupported_l4")                              \
+	X(FRAG_FIRST_UNSEEN, "frag_first_unseen") /* later fragment to a VIP */
 
 #define BPFNET_X_ENUM_VERDICT(name, str) BPFNET_STAT_##name,
 #define BPFNET_X_ENUM_DROP(name, str) BPFNET_DROP_##name,
@@ -381,6 +396,7 @@ _Static_assert(sizeof(struct bpfnet_backend) == 8, "backend layout");
 _Static_assert(sizeof(struct bpfnet_revnat) == 8, "revnat layout");
 _Static_assert(sizeof(struct bpfnet_ct_key) == 16, "ct key layout");
 _Static_assert(sizeof(struct bpfnet_ct_value) == 32, "ct value layout");
+_Static_assert(sizeof(struct bpfnet_vip) == 8, "vip layout");
 _Static_assert(sizeof(struct bpfnet_frag_key) == 12, "frag key layout");
 _Static_assert(sizeof(struct bpfnet_frag_value) == 4, "frag value layout");
 _Static_assert(sizeof(struct bpfnet_sock_rev_key) == 16, "sock rev key layout");

@@ -5,6 +5,10 @@
  *   nettool [--cgroup DIR] COMMAND ARGS
  *   serve-tcp ADDR:PORT ID        answer each connection with ID, then close
  *   serve-udp ADDR:PORT ID        answer each datagram with ID
+ *   serve-udp-echo ADDR:PORT      send each datagram back as it came
+ *   udp-echo ADDR:PORT SIZE N     N datagrams of SIZE bytes (bigger than the
+ *                                 MTU: sent and answered in fragments); each
+ *                                 must come back whole, from ADDR:PORT
  *   tcp-clients ADDR:PORT N       N connections in a row; print per-ID counts
  *   udp-clients ADDR:PORT N       N queries, each from a new socket; the reply
  *                                 must come from ADDR:PORT
@@ -124,6 +128,60 @@ __attribute__((noreturn)) static int serve_udp(const char *addr, const char *id)
 			continue;
 		sendto(fd, id, strlen(id), 0, (struct sockaddr *)&from, len);
 	}
+}
+
+#define UDP_MAX 65507
+
+__attribute__((noreturn)) static int serve_udp_echo(const char *addr)
+{
+	int fd = bound_socket(SOCK_DGRAM, addr);
+	static char buf[UDP_MAX];
+
+	for (;;) {
+		struct sockaddr_in from;
+		socklen_t len = sizeof(from);
+		ssize_t n = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &len);
+
+		if (n >= 0)
+			sendto(fd, buf, (size_t)n, 0, (struct sockaddr *)&from, len);
+	}
+}
+
+static int udp_echo(const char *addr, int size, int count)
+{
+	struct sockaddr_in sa = parse_addr(addr);
+	static char out[UDP_MAX], in[UDP_MAX];
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	unsigned int ok = 0, fail = 0;
+
+	if (size < 1 || size > UDP_MAX)
+		die("udp-echo: SIZE must be 1..65507%s", "");
+	set_timeouts(fd, IO_TIMEOUT_MS);
+	for (int i = 0; i < count; i++) {
+		struct sockaddr_in from;
+		socklen_t len = sizeof(from);
+		ssize_t n = -1;
+
+		for (int b = 0; b < size; b++) /* every datagram different */
+			out[b] = (char)(b * 7 + i);
+		if (sendto(fd, out, (size_t)size, 0, (struct sockaddr *)&sa, sizeof(sa)) == size)
+			n = recvfrom(fd, in, sizeof(in), 0, (struct sockaddr *)&from, &len);
+		if (n != size || memcmp(in, out, (size_t)size)) {
+			fprintf(stderr, "datagram %d: %s\n", i,
+				n < 0 ? strerror(errno) : "not the datagram sent");
+			fail++;
+		} else if (from.sin_addr.s_addr != sa.sin_addr.s_addr ||
+			   from.sin_port != sa.sin_port) {
+			fprintf(stderr, "datagram %d: echo from %s:%u, not the service\n", i,
+				inet_ntoa(from.sin_addr), ntohs(from.sin_port));
+			fail++;
+		} else {
+			ok++;
+		}
+	}
+	close(fd);
+	printf("ok %u fail %u\n", ok, fail);
+	return fail ? 1 : 0;
 }
 
 struct tally {
@@ -483,6 +541,10 @@ int main(int argc, char **argv)
 		return serve_tcp(arg[0], arg[1]);
 	if (!strcmp(cmd, "serve-udp") && n == 2)
 		return serve_udp(arg[0], arg[1]);
+	if (!strcmp(cmd, "serve-udp-echo") && n == 1)
+		return serve_udp_echo(arg[0]);
+	if (!strcmp(cmd, "udp-echo") && n == 3)
+		return udp_echo(arg[0], atoi(arg[1]), atoi(arg[2]));
 	if (!strcmp(cmd, "tcp-clients") && n == 2)
 		return tcp_clients(arg[0], atoi(arg[1]));
 	if (!strcmp(cmd, "udp-clients") && n == 2)

@@ -96,6 +96,44 @@ dns_same_node_socket_lb() {
 	[ "$(stat_of revnat)" -eq 0 ] || fail "tc reverse-NATed traffic socket LB had handled"
 }
 
+# Datagrams bigger than the pods' MTU travel in fragments both ways: only
+# the first fragment has ports, yet every fragment must reach the backend
+# the first went to, and every fragment of the echo must come from the VIP.
+echo_pods() {
+	local i
+	pod_add client 10.244.0.2
+	for i in 0 1 2; do
+		pod_add "web$i" "${WEB[$i]}"
+		bg_in_pod "web$i" "$NETTOOL" serve-udp-echo "${WEB[$i]}:7007"
+	done
+	for i in 0 1 2; do wait_listen "web$i" udp 7007; done
+	ctl svc-set "$VIP:7/udp" 3 "${WEB[0]}:7007" "${WEB[1]}:7007" "${WEB[2]}:7007"
+}
+
+# 4000 bytes over MTU 1500: three fragments each way
+echo_big() {
+	local out
+	out=$(client client udp-echo "$VIP:7" 4000 30) || fail "fragmented datagrams lost: $out"
+	log "$out"
+	expect_no_failures "$out"
+	[ "$(stat_of drop_frag_first_unseen)" -eq 0 ] || fail "fragments dropped as orphans"
+}
+
+fragments_packet_path() {
+	echo_pods
+	echo_big
+	# 30 datagrams, 3 fragments each, translated on the way in and out
+	[ "$(stat_of frag_xlate)" -ge 180 ] || fail "fragments not translated by tc: $(ctl stats | tr '\n' ' ')"
+}
+
+fragments_socket_lb() {
+	echo_pods
+	socket_lb_on
+	echo_big
+	[ "$(stat_of sock_sendmsg_xlate)" -eq 30 ] || fail "sendmsg() not translated 30 times"
+	[ "$(stat_of frag_xlate)" -eq 0 ] || fail "tc translated fragments socket LB had handled"
+}
+
 # Backends are added and removed (removed from the service first, stopped
 # a moment later, as a graceful rollout does) while a client loop runs.
 backend_churn() {
@@ -190,6 +228,8 @@ run_case dns_same_node_packet_path dns_same_node_packet_path
 run_case dns_same_node_socket_lb dns_same_node_socket_lb
 run_case backend_churn_packet_path backend_churn_packet_path
 run_case backend_churn_socket_lb backend_churn_socket_lb
+run_case fragments_packet_path fragments_packet_path
+run_case fragments_socket_lb fragments_socket_lb
 run_case hairpin_packet_path hairpin_packet_path
 run_case hairpin_socket_lb hairpin_socket_lb
 run_case no_backend_refused_packet_path no_backend_refused_packet_path

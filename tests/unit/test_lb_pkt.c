@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <linux/pkt_cls.h>
+#include <bpf/bpf.h>
 
 #include "testutil.h"
 
@@ -365,6 +366,25 @@ TEST(ip_options_are_translated_at_the_right_offsets)
 	ASSERT_EQ(stat_packets(f, BPFNET_STAT_IP_OPTIONS), 1, "ip options counter");
 }
 
+/* The fragment at byte offset 40 of the UDP datagram @s (id @s.ip_id):
+ * an IPv4 header and 16 raw payload bytes, no ports. */
+static void later_fragment(struct pkt_buf *out, struct pkt_spec s, const uint8_t *payload)
+{
+	uint8_t *ip;
+	uint16_t c;
+
+	s.frag_off = 5; /* 40 bytes, in 8-byte units */
+	pkt_build(out, &s); /* the builder adds a UDP header: overwrite it as data */
+	ip = out->data + 14;
+	memcpy(ip + 20, payload, 16);
+	out->len = 14 + 20 + 16;
+	ip[2] = 0;
+	ip[3] = 36;
+	ip[10] = ip[11] = 0;
+	c = csum16(ip, 20, 0);
+	memcpy(ip + 10, &c, 2);
+}
+
 /* A UDP datagram in two fragments: the first has the ports, the second
  * only the address; both must go to the same backend. */
 TEST(fragments_follow_the_first_fragment)
@@ -373,7 +393,6 @@ TEST(fragments_follow_the_first_fragment)
 	struct pkt_spec s = udp_spec(CLIENT, 6000, VIP, 53, payload, 32);
 	struct tc_result r;
 	struct pkt_buf in, second;
-	uint8_t *ip;
 
 	for (size_t i = 0; i < sizeof(payload); i++)
 		payload[i] = (uint8_t)i;
@@ -387,19 +406,7 @@ TEST(fragments_follow_the_first_fragment)
 	uint32_t backend = pkt_daddr(&r.out);
 	ASSERT_TRUE((backend & 0xffffff00) == IP4(10, 244, 1, 0), "first fragment to a backend");
 
-	/* second fragment: offset 40 bytes (5 units), raw payload bytes */
-	s.frag_off = 5;
-	s.proto = IPPROTO_UDP;
-	pkt_build(&second, &s); /* builder adds a UDP header: overwrite as raw data */
-	ip = second.data + 14;
-	ip[9] = IPPROTO_UDP;
-	memcpy(ip + 20, payload, 16);
-	second.len = 14 + 20 + 16;
-	ip[2] = 0;
-	ip[3] = 36;
-	ip[10] = ip[11] = 0;
-	uint16_t c = csum16(ip, 20, 0);
-	memcpy(ip + 10, &c, 2);
+	later_fragment(&second, s, payload);
 	run_tc(f, &second, &r);
 	ASSERT_EQ(r.retval, TC_ACT_OK, "second fragment verdict");
 	ASSERT_EQ(pkt_daddr(&r.out), backend, "second fragment to the same backend");
@@ -407,16 +414,70 @@ TEST(fragments_follow_the_first_fragment)
 	ASSERT_MEM_EQ(r.out.data + 34, payload, 16, "fragment payload untouched");
 	ASSERT_EQ(stat_packets(f, BPFNET_STAT_FRAG_XLATE), 2, "fragments translated");
 
-	/* a later fragment whose first was never seen passes untouched */
-	ip = second.data + 14;
-	ip[4] = 0x99;
-	ip[10] = ip[11] = 0;
-	c = csum16(ip, 20, 0);
-	memcpy(ip + 10, &c, 2);
+	/* the flow's conntrack entry is gone (evicted): the rest of the
+	 * datagram has nowhere to go, and must not leave for the VIP */
+	ASSERT_EQ(map_entries(f, BPFNET_M_CT), 2, "service and reply entries");
+	struct bpfnet_ct_key k = { .saddr = htonl(CLIENT), .daddr = htonl(VIP), .sport = htons(6000),
+				   .dport = htons(53), .proto = IPPROTO_UDP,
+				   .dir = BPFNET_CT_SERVICE };
+	ASSERT_OK(bpf_map_delete_elem(f->maps.fd[BPFNET_M_CT], &k), "evict the flow");
 	run_tc(f, &second, &r);
-	ASSERT_EQ(r.retval, TC_ACT_OK, "orphan fragment verdict");
-	ASSERT_MEM_EQ(r.out.data, second.data, second.len, "orphan fragment untouched");
+	ASSERT_EQ(r.retval, TC_ACT_SHOT, "fragment of an evicted flow dropped");
+	ASSERT_EQ(drop_packets(f, BPFNET_DROP_FRAG_FIRST_UNSEEN), 1, "counted");
+}
+
+/* A later fragment to a service address whose first was never seen cannot
+ * be placed: dropped and counted, never passed on to the VIP. To any other
+ * address it passes untouched, as it always could. */
+TEST(orphan_fragment_to_a_vip_is_dropped_elsewhere_passes)
+{
+	uint8_t payload[32] = { 1, 2, 3, 4 };
+	struct pkt_spec s = udp_spec(CLIENT, 6001, VIP, 53, payload, 32);
+	struct tc_result r;
+	struct pkt_buf orphan;
+	__u32 services;
+
+	svc_set(f, VIP, 53, IPPROTO_UDP, 9, 2, 5300, 200);
+	ASSERT_OK(bpfnet_vip_get(&f->maps, htonl(VIP), &services), "VIP in the address set");
+	s.ip_id = 0x99;
+	later_fragment(&orphan, s, payload);
+	run_tc(f, &orphan, &r);
+	ASSERT_EQ(r.retval, TC_ACT_SHOT, "orphan to the VIP: dropped");
+	ASSERT_EQ(drop_packets(f, BPFNET_DROP_FRAG_FIRST_UNSEEN), 1, "frag_first_unseen counter");
+	ASSERT_EQ(stat_packets(f, BPFNET_STAT_FRAG_NO_STATE), 0, "not counted as passed");
+
+	s.daddr = IP4(10, 244, 1, 77); /* a pod, not a service address */
+	later_fragment(&orphan, s, payload);
+	run_tc(f, &orphan, &r);
+	ASSERT_EQ(r.retval, TC_ACT_OK, "orphan to a pod: passes");
+	ASSERT_MEM_EQ(r.out.data, orphan.data, orphan.len, "untouched");
 	ASSERT_EQ(stat_packets(f, BPFNET_STAT_FRAG_NO_STATE), 1, "frag_no_state counter");
+	ASSERT_EQ(drop_packets(f, BPFNET_DROP_FRAG_FIRST_UNSEEN), 1, "no more drops");
+}
+
+/* A datagram to a service address at a port no service has: nothing to
+ * translate, and its later fragments must still pass (the first one tells
+ * them so), not be taken for orphans of a service flow. */
+TEST(fragments_to_a_vip_port_without_service_pass)
+{
+	uint8_t payload[64] = { 9, 8, 7 };
+	struct pkt_spec s = udp_spec(CLIENT, 6002, VIP, 5353, payload, 32);
+	struct tc_result r;
+	struct pkt_buf first, second;
+
+	svc_set(f, VIP, 53, IPPROTO_UDP, 9, 2, 5300, 200);
+	s.ip_id = 0x77;
+	s.frag_off = 0x2000; /* MF */
+	pkt_build(&first, &s);
+	run_tc(f, &first, &r);
+	ASSERT_EQ(r.retval, TC_ACT_OK, "first fragment verdict");
+	ASSERT_MEM_EQ(r.out.data, first.data, first.len, "first fragment untouched");
+	later_fragment(&second, s, payload);
+	run_tc(f, &second, &r);
+	ASSERT_EQ(r.retval, TC_ACT_OK, "second fragment verdict");
+	ASSERT_MEM_EQ(r.out.data, second.data, second.len, "second fragment untouched");
+	ASSERT_EQ(drop_packets(f, BPFNET_DROP_FRAG_FIRST_UNSEEN), 0, "no drop");
+	ASSERT_EQ(stat_packets(f, BPFNET_STAT_FRAG_XLATE), 0, "nothing translated");
 }
 
 TEST(non_service_traffic_passes_untouched)

@@ -95,39 +95,114 @@ TEST(service_upsert_flips_slot_generation)
 	ASSERT_EQ(bpfnet_service_delete(&f->maps, &key), -ENOENT, "second delete");
 }
 
+/* A full service map, or a full service-address set, refuses the new
+ * service whole: no slot, reverse NAT or address count left behind. */
 TEST(service_map_full_is_reported_and_harmless)
 {
+	static const struct {
+		enum bpfnet_map_id map;
+		const char *name;
+	} cases[] = { { BPFNET_M_SVC, "svc_v1" }, { BPFNET_M_VIP, "vip_v1" } };
 	struct bpfnet_backend_entry be = { .id = 1, .be = { .addr = htonl(BACKEND(1)),
 							    .port = htons(80) } };
 	struct bpfnet_service_spec spec = { .n_backends = 1, .backends = &be };
-	struct bpfnet_svc_value val;
-	struct bpfnet_maps m2;
-	char buf[128];
-	__u32 ids[1];
-	int err;
 
-	small_maps_open(f, &m2, "small", BPFNET_M_SVC, 4);
-	for (int i = 0; i < 4; i++) {
-		struct bpfnet_svc_key k = svc_key(VIP + i, 80, IPPROTO_TCP);
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		struct bpfnet_svc_value val;
+		struct bpfnet_maps m2;
+		char buf[128], name[16];
+		__u32 ids[1], n = 0;
+		int err;
 
-		spec.id = 10 + i;
-		ASSERT_OK(bpfnet_service_upsert(&m2, &k, &spec), "fill");
+		snprintf(name, sizeof(name), "small%zu", c);
+		small_maps_open(f, &m2, name, cases[c].map, 4);
+		for (int i = 0; i < 4; i++) {
+			struct bpfnet_svc_key k = svc_key(VIP + i, 80, IPPROTO_TCP);
+
+			spec.id = 10 + i;
+			ASSERT_OK(bpfnet_service_upsert(&m2, &k, &spec), "fill");
+		}
+		struct bpfnet_svc_key k5 = svc_key(VIP + 4, 80, IPPROTO_TCP);
+		spec.id = 14;
+		err = bpfnet_service_upsert(&m2, &k5, &spec);
+		bpfnet_maps_strerror(&m2, err, buf, sizeof(buf));
+		ASSERT_EQ(err, -ENOSPC, "map full");
+		ASSERT_TRUE(strstr(buf, cases[c].name) && strstr(buf, "full"),
+			    "message names the full map");
+		/* the failed service left nothing behind, the others serve */
+		ASSERT_OK(bpfnet_map_count(&m2, BPFNET_M_SLOT, &n), "count");
+		ASSERT_EQ(n, 4, "no stray slots");
+		ASSERT_OK(bpfnet_map_count(&m2, BPFNET_M_REVNAT, &n), "count");
+		ASSERT_EQ(n, 4, "no stray revnat");
+		ASSERT_OK(bpfnet_map_count(&m2, BPFNET_M_VIP, &n), "count");
+		ASSERT_EQ(n, 4, "no stray address");
+		ASSERT_EQ(bpfnet_vip_get(&m2, k5.addr, &n), -ENOENT, "its address is not counted");
+		struct bpfnet_svc_key k0 = svc_key(VIP, 80, IPPROTO_TCP);
+		ASSERT_EQ(bpfnet_service_get(&m2, &k0, &val, ids, 1), 1, "old service intact");
+		bpfnet_maps_close(&m2);
 	}
-	struct bpfnet_svc_key k5 = svc_key(VIP + 4, 80, IPPROTO_TCP);
-	spec.id = 14;
-	err = bpfnet_service_upsert(&m2, &k5, &spec);
-	bpfnet_maps_strerror(&m2, err, buf, sizeof(buf));
-	ASSERT_EQ(err, -ENOSPC, "map full");
-	ASSERT_TRUE(strstr(buf, "svc_v1") && strstr(buf, "full"), "message names the full map");
-	/* the failed service left no slot or revnat behind, the others serve */
+}
+
+static __u32 vip_services(struct fixture *f, uint32_t addr)
+{
 	__u32 n = 0;
-	ASSERT_OK(bpfnet_map_count(&m2, BPFNET_M_SLOT, &n), "count");
-	ASSERT_EQ(n, 4, "no stray slots");
-	ASSERT_OK(bpfnet_map_count(&m2, BPFNET_M_REVNAT, &n), "count");
-	ASSERT_EQ(n, 4, "no stray revnat");
-	struct bpfnet_svc_key k0 = svc_key(VIP, 80, IPPROTO_TCP);
-	ASSERT_EQ(bpfnet_service_get(&m2, &k0, &val, ids, 1), 1, "old service intact");
-	bpfnet_maps_close(&m2);
+	int err = bpfnet_vip_get(&f->maps, htonl(addr), &n);
+
+	if (err && err != -ENOENT)
+		FAIL("vip_get: %s", strerror(-err));
+	return n;
+}
+
+/* The service-address set counts the service entries of each address,
+ * whichever way they were written, and a recount repairs it. */
+TEST(service_address_set_counts_service_entries)
+{
+	const uint32_t vip2 = VIP + 1, vip3 = VIP + 2, stray = IP4(10, 96, 9, 9);
+	struct bpfnet_svc_key k80 = svc_key(VIP, 80, IPPROTO_TCP);
+	struct bpfnet_svc_key k53 = svc_key(VIP, 53, IPPROTO_UDP);
+	struct bpfnet_batch *b;
+
+	svc_set(f, VIP, 80, IPPROTO_TCP, 1, 2, 8080, 100);
+	svc_set(f, VIP, 53, IPPROTO_UDP, 2, 2, 5353, 200);
+	svc_set(f, vip2, 80, IPPROTO_TCP, 3, 1, 8080, 300);
+	ASSERT_EQ(vip_services(f, VIP), 2, "two ports on one address");
+	ASSERT_EQ(vip_services(f, vip2), 1, "one");
+	svc_set(f, VIP, 80, IPPROTO_TCP, 1, 3, 8080, 100);
+	ASSERT_EQ(vip_services(f, VIP), 2, "an update is no new entry");
+
+	ASSERT_OK(bpfnet_service_delete(&f->maps, &k80), "delete");
+	ASSERT_EQ(vip_services(f, VIP), 1, "one left");
+	ASSERT_OK(bpfnet_service_delete(&f->maps, &k53), "delete");
+	ASSERT_EQ(map_entries(f, BPFNET_M_VIP), 1, "the address left the set");
+
+	/* a batch counts an address once per service, on top of what it had */
+	b = bpfnet_batch_new(&f->maps);
+	ASSERT_TRUE(b != NULL, "batch");
+	for (uint16_t port = 1; port <= 4; port++) {
+		struct bpfnet_backend_entry be = {
+			.id = 400 + port, .be = { .addr = htonl(BACKEND(port)), .port = htons(80) } };
+		struct bpfnet_service_spec spec = { .id = 10 + port, .n_backends = 1,
+						    .backends = &be };
+		struct bpfnet_svc_key k = svc_key(port == 4 ? vip2 : vip3, port, IPPROTO_TCP);
+
+		ASSERT_OK(bpfnet_batch_add_service(b, &k, &spec, NULL, NULL), "stage");
+	}
+	ASSERT_OK(bpfnet_batch_flush(b, NULL, NULL), "flush");
+	bpfnet_batch_free(b);
+	ASSERT_EQ(vip_services(f, vip3), 3, "three batched services");
+	ASSERT_EQ(vip_services(f, vip2), 2, "one upserted, one batched");
+
+	/* an agent that died between writes: wrong, stray and missing counts */
+	struct bpfnet_vip wrong = { .services = 7 }, one = { .services = 1 };
+	__be32 a2 = htonl(vip2), a3 = htonl(vip3), as = htonl(stray);
+	ASSERT_OK(bpf_map_update_elem(f->maps.fd[BPFNET_M_VIP], &a2, &wrong, BPF_ANY), "corrupt");
+	ASSERT_OK(bpf_map_update_elem(f->maps.fd[BPFNET_M_VIP], &as, &one, BPF_ANY), "stray");
+	ASSERT_OK(bpf_map_delete_elem(f->maps.fd[BPFNET_M_VIP], &a3), "lose one");
+	ASSERT_OK(bpfnet_vip_rebuild(&f->maps), "rebuild");
+	ASSERT_EQ(vip_services(f, vip2), 2, "recounted");
+	ASSERT_EQ(vip_services(f, vip3), 3, "restored");
+	ASSERT_EQ(vip_services(f, stray), 0, "stray address gone");
+	ASSERT_EQ(map_entries(f, BPFNET_M_VIP), 2, "exactly the service addresses");
 }
 
 static int collect_backend_ids(const void *key, const void *val, void *arg)
@@ -279,6 +354,7 @@ TEST(batch_map_full_fails_only_what_does_not_fit)
 		{ BPFNET_M_SVC, 3, "svc_v1" },
 		{ BPFNET_M_BACKEND, 6, "backend_v2" },
 		{ BPFNET_M_SLOT, 6, "slot_v1" },
+		{ BPFNET_M_VIP, 3, "vip_v1" },
 	};
 
 	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
@@ -320,6 +396,8 @@ TEST(batch_map_full_fails_only_what_does_not_fit)
 		ASSERT_EQ(n, 3, "only their reverse NAT");
 		ASSERT_OK(bpfnet_map_count(&m2, BPFNET_M_SVC_NAME, &n), "count");
 		ASSERT_EQ(n, 3, "only their names");
+		ASSERT_OK(bpfnet_map_count(&m2, BPFNET_M_VIP, &n), "count");
+		ASSERT_EQ(n, 3, "only their addresses");
 		for (int s = 0; s < 3; s++) {
 			struct bpfnet_svc_key k = svc_key(VIP + (uint32_t)s, 80, IPPROTO_TCP);
 			struct bpfnet_svc_value val;

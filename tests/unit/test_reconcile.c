@@ -160,10 +160,14 @@ TEST(reconcile_restart_adopts_and_sweeps)
 	ASSERT_OK(reconcile_service(&r, "default/b", &b), "b");
 	id1 = backend_id_of(f, 1);
 	reconciler_free(&r); /* the agent exits; maps stay */
+	/* ... or died between a service entry and its address count */
+	__be32 vip_a = htonl(VIP);
+	ASSERT_OK(bpf_map_delete_elem(f->maps.fd[BPFNET_M_VIP], &vip_a), "count lost");
 
 	maps_reopen(&f->maps);
 	ASSERT_OK(reconciler_init(&r, &f->maps), "second agent");
 	ASSERT_EQ(r.adopted, 2, "both frontends adopted");
+	ASSERT_EQ(map_entries(f, BPFNET_M_VIP), 2, "addresses recounted");
 	ASSERT_OK(reconcile_service(&r, "default/a", &a), "a again");
 	ASSERT_EQ(r.stats.service_writes, 0, "unchanged: nothing written");
 	ASSERT_EQ(backend_id_of(f, 1), id1, "ids kept");
@@ -172,6 +176,7 @@ TEST(reconcile_restart_adopts_and_sweeps)
 	ASSERT_EQ(map_entries(f, BPFNET_M_SVC), 1, "b swept");
 	ASSERT_EQ(map_entries(f, BPFNET_M_BACKEND), 2, "b's backend swept");
 	ASSERT_EQ(map_entries(f, BPFNET_M_SVC_NAME), 1, "b's name swept");
+	ASSERT_EQ(map_entries(f, BPFNET_M_VIP), 1, "b's address uncounted");
 	frontend_set_free(&a);
 	frontend_set_free(&b);
 	reconciler_free(&r);
