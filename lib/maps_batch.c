@@ -240,7 +240,8 @@ static void vip_count(struct bpfnet_batch *b)
 	for (size_t i = 0; i < b->n_svcs; i++)
 		if (!b->svcs[i].err)
 			b->by_addr[n++] = (__u32)i;
-	qsort_r(b->by_addr, n, sizeof(*b->by_addr), cmp_staged_addr, b->svcs);
+	if (n)
+		qsort_r(b->by_addr, n, sizeof(*b->by_addr), cmp_staged_addr, b->svcs);
 	for (size_t i = 0, j; i < n; i = j) {
 		__be32 addr = b->svcs[b->by_addr[i]].key.addr;
 		int err;

@@ -99,7 +99,7 @@ static int cmp_addr(const void *a, const void *b)
 /* Is @addr in the sorted list? */
 static bool addr_listed(const struct addr_list *l, __be32 addr)
 {
-	return bsearch(&addr, l->addr, l->n, sizeof(addr), cmp_addr) != NULL;
+	return l->n && bsearch(&addr, l->addr, l->n, sizeof(addr), cmp_addr);
 }
 
 int bpfnet_vip_rebuild(struct bpfnet_maps *m)
@@ -113,7 +113,8 @@ int bpfnet_vip_rebuild(struct bpfnet_maps *m)
 		err = bpfnet_map_iterate(m, BPFNET_M_VIP, collect_vip, &vip);
 	if (err)
 		goto out;
-	qsort(svc.addr, svc.n, sizeof(*svc.addr), cmp_addr);
+	if (svc.n)
+		qsort(svc.addr, svc.n, sizeof(*svc.addr), cmp_addr);
 	/* the right counts first, then the addresses no service uses */
 	for (size_t i = 0, j; i < svc.n && !err; i = j) {
 		struct bpfnet_vip v = {};

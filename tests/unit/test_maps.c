@@ -162,6 +162,8 @@ TEST(service_address_set_counts_service_entries)
 	struct bpfnet_svc_key k53 = svc_key(VIP, 53, IPPROTO_UDP);
 	struct bpfnet_batch *b;
 
+	ASSERT_OK(bpfnet_vip_rebuild(&f->maps), "recount of nothing");
+	ASSERT_EQ(map_entries(f, BPFNET_M_VIP), 0, "nothing");
 	svc_set(f, VIP, 80, IPPROTO_TCP, 1, 2, 8080, 100);
 	svc_set(f, VIP, 53, IPPROTO_UDP, 2, 2, 5353, 200);
 	svc_set(f, vip2, 80, IPPROTO_TCP, 3, 1, 8080, 300);
