@@ -406,7 +406,7 @@ int bpfnet_service_upsert(struct bpfnet_maps *m, const struct bpfnet_svc_key *ke
 int bpfnet_service_delete(struct bpfnet_maps *m, const struct bpfnet_svc_key *key)
 {
 	struct bpfnet_svc_value val;
-	int err;
+	int err, vip_err;
 
 	m->err_map = -1;
 	if (bpf_map_lookup_elem(m->fd[BPFNET_M_SVC], key, &val))
@@ -417,9 +417,9 @@ int bpfnet_service_delete(struct bpfnet_maps *m, const struct bpfnet_svc_key *ke
 	err = maps_slots_delete(m, val.id, val.slot_gen, 0, val.count);
 	if (!err)
 		err = maps_remove(m, BPFNET_M_REVNAT, &val.id);
-	if (!err)
-		err = maps_vip_ref(m, key->addr, -1);
-	return err;
+	/* the entry is gone whatever else failed: so is its count */
+	vip_err = maps_vip_ref(m, key->addr, -1);
+	return err ? err : vip_err;
 }
 
 int bpfnet_service_get(struct bpfnet_maps *m, const struct bpfnet_svc_key *key,

@@ -27,19 +27,15 @@ int bpfnet_vip_get(struct bpfnet_maps *m, __be32 addr, __u32 *services)
 int maps_vip_add(struct bpfnet_maps *m, __be32 addr, __u32 services)
 {
 	struct bpfnet_vip v = { .services = services };
-
 	/* mostly a new address: one write */
-	if (!bpf_map_update_elem(m->fd[BPFNET_M_VIP], &addr, &v, BPF_NOEXIST))
-		return 0;
-	if (errno != EEXIST)
-		return maps_write(m, BPFNET_M_VIP, &addr, &v, BPF_NOEXIST);
-	v.services = 0;
-	if (bpf_map_lookup_elem(m->fd[BPFNET_M_VIP], &addr, &v) && errno != ENOENT) {
-		m->err_map = BPFNET_M_VIP;
-		return -errno;
-	}
+	int err = maps_write(m, BPFNET_M_VIP, &addr, &v, BPF_NOEXIST);
+
+	if (err != -EEXIST)
+		return err;
+	if (bpf_map_lookup_elem(m->fd[BPFNET_M_VIP], &addr, &v))
+		return -errno; /* err_map names the set already */
 	v.services += services;
-	return maps_write(m, BPFNET_M_VIP, &addr, &v, BPF_ANY);
+	return maps_write(m, BPFNET_M_VIP, &addr, &v, BPF_EXIST);
 }
 
 int maps_vip_ref(struct bpfnet_maps *m, __be32 addr, int delta)
