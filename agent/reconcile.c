@@ -691,6 +691,22 @@ static int adopt_one(const void *key, const void *val, void *arg)
 	return 0;
 }
 
+/* The service-address set counts exactly the adopted entries. */
+static int recount_service_addrs(struct reconciler *r)
+{
+	__be32 *addrs = malloc((r->frontends.count ? r->frontends.count : 1) * sizeof(*addrs));
+	size_t n = 0;
+	int err;
+
+	if (!addrs)
+		return -ENOMEM;
+	htab_for_each(&r->frontends, e, i)
+		addrs[n++] = ((const struct fe_state *)e->value)->key.addr;
+	err = bpfnet_vip_recount(r->maps, addrs, n);
+	free(addrs);
+	return err;
+}
+
 /* Ids below the highest adopted one that no pinned backend holds are
  * reusable (the backend array has room for only so many), once conntrack
  * entries of a previous run that may still name them are flushed: they
@@ -731,7 +747,7 @@ int reconciler_init(struct reconciler *r, struct bpfnet_maps *maps)
 		err = bpfnet_map_iterate(maps, BPFNET_M_SVC, adopt_one, r);
 	/* a stopped agent may have died between a service and its count */
 	if (!err && !maps->created[BPFNET_M_SVC])
-		err = bpfnet_vip_rebuild(maps);
+		err = recount_service_addrs(r);
 	if (!err)
 		err = adopt_free_backend_ids(r);
 	return err;

@@ -118,9 +118,10 @@ int bpfnet_backend_get(struct bpfnet_maps *m, __u32 id, struct bpfnet_backend *b
  * appears, uncounted after it is gone). -ENOENT: no service uses @addr.
  */
 int bpfnet_vip_get(struct bpfnet_maps *m, __be32 addr, __u32 *services);
-/* Recount the set from the service map: for maps written by a version
- * without the set, or an agent that died between two writes. */
-int bpfnet_vip_rebuild(struct bpfnet_maps *m);
+/* Make the set count exactly @addrs, the addresses of every service entry
+ * in the map (any order; sorted in place): for maps written by a version
+ * without the set, or a writer that died between an entry and its count. */
+int bpfnet_vip_recount(struct bpfnet_maps *m, __be32 *addrs, size_t n);
 
 /* Read a service and up to @max of its live backend ids (returns how many it has). */
 int bpfnet_service_get(struct bpfnet_maps *m, const struct bpfnet_svc_key *key,

@@ -3,7 +3,7 @@
  * The service-address set: address -> number of service entries using it.
  * Only the service writes of this library change it, so the count is exact
  * as long as no writer dies between a service entry and its count; a
- * restarted agent recounts (bpfnet_vip_rebuild). The set errs towards
+ * restarted agent recounts (bpfnet_vip_recount). The set errs towards
  * counting too many: an address counted before its entry exists and
  * uncounted after it is gone, so a live service address is never missing.
  */
@@ -58,8 +58,11 @@ struct addr_list {
 	size_t n, cap;
 };
 
-static int addr_list_push(struct addr_list *l, __be32 addr)
+static int collect_vip(const void *key, const void *val, void *arg)
 {
+	struct addr_list *l = arg;
+
+	(void)val;
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? l->cap * 2 : 1024;
 		__be32 *a = realloc(l->addr, cap * sizeof(*a));
@@ -69,20 +72,8 @@ static int addr_list_push(struct addr_list *l, __be32 addr)
 		l->addr = a;
 		l->cap = cap;
 	}
-	l->addr[l->n++] = addr;
+	l->addr[l->n++] = *(const __be32 *)key;
 	return 0;
-}
-
-static int collect_service_addr(const void *key, const void *val, void *arg)
-{
-	(void)val;
-	return addr_list_push(arg, ((const struct bpfnet_svc_key *)key)->addr);
-}
-
-static int collect_vip(const void *key, const void *val, void *arg)
-{
-	(void)val;
-	return addr_list_push(arg, *(const __be32 *)key);
 }
 
 static int cmp_addr(const void *a, const void *b)
@@ -92,38 +83,26 @@ static int cmp_addr(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Is @addr in the sorted list? */
-static bool addr_listed(const struct addr_list *l, __be32 addr)
+int bpfnet_vip_recount(struct bpfnet_maps *m, __be32 *addrs, size_t n)
 {
-	return l->n && bsearch(&addr, l->addr, l->n, sizeof(addr), cmp_addr);
-}
-
-int bpfnet_vip_rebuild(struct bpfnet_maps *m)
-{
-	struct addr_list svc = {}, vip = {};
+	struct addr_list vip = {};
 	int err;
 
 	m->err_map = -1;
-	err = bpfnet_map_iterate(m, BPFNET_M_SVC, collect_service_addr, &svc);
-	if (!err)
-		err = bpfnet_map_iterate(m, BPFNET_M_VIP, collect_vip, &vip);
-	if (err)
-		goto out;
-	if (svc.n)
-		qsort(svc.addr, svc.n, sizeof(*svc.addr), cmp_addr);
+	err = bpfnet_map_iterate(m, BPFNET_M_VIP, collect_vip, &vip);
+	if (n)
+		qsort(addrs, n, sizeof(*addrs), cmp_addr);
 	/* the right counts first, then the addresses no service uses */
-	for (size_t i = 0, j; i < svc.n && !err; i = j) {
+	for (size_t i = 0, j; i < n && !err; i = j) {
 		struct bpfnet_vip v = {};
 
-		for (j = i; j < svc.n && svc.addr[j] == svc.addr[i]; j++)
+		for (j = i; j < n && addrs[j] == addrs[i]; j++)
 			v.services++;
-		err = maps_write(m, BPFNET_M_VIP, &svc.addr[i], &v, BPF_ANY);
+		err = maps_write(m, BPFNET_M_VIP, &addrs[i], &v, BPF_ANY);
 	}
 	for (size_t i = 0; i < vip.n && !err; i++)
-		if (!addr_listed(&svc, vip.addr[i]))
+		if (!n || !bsearch(&vip.addr[i], addrs, n, sizeof(*addrs), cmp_addr))
 			err = maps_remove(m, BPFNET_M_VIP, &vip.addr[i]);
-out:
-	free(svc.addr);
 	free(vip.addr);
 	return err;
 }

@@ -660,16 +660,24 @@ static void svc_set_one(struct fixture *f, uint32_t vip, uint16_t port, uint8_t 
 	ASSERT_OK(bpfnet_service_upsert(&f->maps, &key, &spec), "replace the backend set");
 }
 
+/* A UDP flow from @sport to VIP:53, on the service's one backend (id 201). */
+static void udp_flow_on_backend_201(struct fixture *f, uint16_t sport, struct pkt_buf *in)
+{
+	struct pkt_spec s = udp_spec(CLIENT, sport, VIP, 53, (const uint8_t *)"x", 1);
+	struct tc_result r;
+
+	svc_set(f, VIP, 53, IPPROTO_UDP, 9, 1, 53, 200);
+	pkt_build(in, &s);
+	run_tc(f, in, &r);
+	ASSERT_EQ(pkt_daddr(&r.out), BACKEND(1), "old backend at id 201");
+}
+
 TEST(removed_backend_is_replaced_for_existing_flow)
 {
-	struct pkt_spec s = udp_spec(CLIENT, 7000, VIP, 53, (const uint8_t *)"x", 1);
 	struct tc_result r;
 	struct pkt_buf in;
 
-	svc_set(f, VIP, 53, IPPROTO_UDP, 9, 1, 53, 200);
-	pkt_build(&in, &s);
-	run_tc(f, &in, &r);
-	ASSERT_EQ(pkt_daddr(&r.out), BACKEND(1), "old backend");
+	udp_flow_on_backend_201(f, 7000, &in);
 	svc_set_one(f, VIP, 53, IPPROTO_UDP, 9, 300, IP4(10, 244, 2, 1), 53);
 	ASSERT_OK(bpfnet_backend_delete(&f->maps, 201), "delete old backend");
 	run_tc(f, &in, &r);
@@ -681,14 +689,10 @@ TEST(removed_backend_is_replaced_for_existing_flow)
  * entry's address says the id is not its backend any more. */
 TEST(udp_flow_moves_when_its_backend_id_is_reused)
 {
-	struct pkt_spec s = udp_spec(CLIENT, 7001, VIP, 53, (const uint8_t *)"x", 1);
 	struct tc_result r;
 	struct pkt_buf in;
 
-	svc_set(f, VIP, 53, IPPROTO_UDP, 9, 1, 53, 200);
-	pkt_build(&in, &s);
-	run_tc(f, &in, &r);
-	ASSERT_EQ(pkt_daddr(&r.out), BACKEND(1), "old backend at id 201");
+	udp_flow_on_backend_201(f, 7001, &in);
 	svc_set_one(f, VIP, 53, IPPROTO_UDP, 9, 201, IP4(10, 244, 2, 1), 53);
 	run_tc(f, &in, &r);
 	ASSERT_EQ(pkt_daddr(&r.out), IP4(10, 244, 2, 1), "the flow follows the service");

@@ -162,7 +162,7 @@ TEST(service_address_set_counts_service_entries)
 	struct bpfnet_svc_key k53 = svc_key(VIP, 53, IPPROTO_UDP);
 	struct bpfnet_batch *b;
 
-	ASSERT_OK(bpfnet_vip_rebuild(&f->maps), "recount of nothing");
+	ASSERT_OK(bpfnet_vip_recount(&f->maps, NULL, 0), "recount of nothing");
 	ASSERT_EQ(map_entries(f, BPFNET_M_VIP), 0, "nothing");
 	svc_set(f, VIP, 80, IPPROTO_TCP, 1, 2, 8080, 100);
 	svc_set(f, VIP, 53, IPPROTO_UDP, 2, 2, 5353, 200);
@@ -200,7 +200,8 @@ TEST(service_address_set_counts_service_entries)
 	ASSERT_OK(bpf_map_update_elem(f->maps.fd[BPFNET_M_VIP], &a2, &wrong, BPF_ANY), "corrupt");
 	ASSERT_OK(bpf_map_update_elem(f->maps.fd[BPFNET_M_VIP], &as, &one, BPF_ANY), "stray");
 	ASSERT_OK(bpf_map_delete_elem(f->maps.fd[BPFNET_M_VIP], &a3), "lose one");
-	ASSERT_OK(bpfnet_vip_rebuild(&f->maps), "rebuild");
+	__be32 live[] = { a2, a2, a3, a3, a3 }; /* the service entries' addresses */
+	ASSERT_OK(bpfnet_vip_recount(&f->maps, live, 5), "recount");
 	ASSERT_EQ(vip_services(f, vip2), 2, "recounted");
 	ASSERT_EQ(vip_services(f, vip3), 3, "restored");
 	ASSERT_EQ(vip_services(f, stray), 0, "stray address gone");
