@@ -55,6 +55,7 @@ struct bpfnet_sock_skel *bpfnet_sock_load(const struct bpfnet_maps *m,
 	}
 	s->rodata->cfg_has_set_retval = f->set_retval;
 	s->rodata->cfg_has_sk_storage = f->sk_storage;
+	s->rodata->cfg_sock_pending_slots = m->max_entries[BPFNET_M_SOCK_PENDING];
 	*err = bpfnet_obj_use_maps(s->obj, m);
 	if (!*err)
 		*err = bpfnet_sock_skel__load(s);

@@ -36,6 +36,7 @@ static const struct map_desc map_descs[BPFNET_M_COUNT] = {
 	[BPFNET_M_ENDPOINT] = { BPFNET_MAP_ENDPOINT, BPFNET_DEFAULT_ENDPOINT_MAX },
 	[BPFNET_M_SVC_NAME] = { BPFNET_MAP_SVC_NAME, BPFNET_DEFAULT_SVC_MAX },
 	[BPFNET_M_VIP] = { BPFNET_MAP_VIP, BPFNET_DEFAULT_SVC_MAX },
+	[BPFNET_M_SOCK_PENDING] = { BPFNET_MAP_SOCK_PENDING, BPFNET_DEFAULT_SOCK_PENDING_MAX },
 };
 
 const char *bpfnet_map_name(enum bpfnet_map_id id)
@@ -536,9 +537,10 @@ int bpfnet_map_count(struct bpfnet_maps *m, enum bpfnet_map_id id, __u32 *count)
 	return bpfnet_map_iterate(m, id, count_one, count);
 }
 
+/* The pending-peer array is all slots, used or stale: a count says nothing. */
 bool bpfnet_map_iterable(enum bpfnet_map_id id)
 {
-	return id != BPFNET_M_EVENTS && id != BPFNET_M_SOCK_PEER;
+	return id != BPFNET_M_EVENTS && id != BPFNET_M_SOCK_PEER && id != BPFNET_M_SOCK_PENDING;
 }
 
 int bpfnet_config_get(struct bpfnet_maps *m, struct bpfnet_config *cfg)

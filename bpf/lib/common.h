@@ -51,6 +51,8 @@ static __always_inline __u64 ct_now(void)
  * prunes the branch an older kernel cannot take. */
 volatile const __u32 cfg_has_set_retval = 1;
 volatile const __u32 cfg_has_sk_storage = 1; /* bpf_sk_storage_get in sock_addr */
+/* sock_pending_v1's size, which the agent chooses when it creates the map */
+volatile const __u32 cfg_sock_pending_slots = BPFNET_DEFAULT_SOCK_PENDING_MAX;
 /* 0 removes the monitor code entirely; only benchmarks use that, to show
  * what the switched-off monitor costs. */
 volatile const __u32 cfg_monitor_compiled = 1;

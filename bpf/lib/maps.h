@@ -80,6 +80,13 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__type(key, __u32);
+	__type(value, struct bpfnet_sock_pending);
+	__uint(max_entries, BPFNET_DEFAULT_SOCK_PENDING_MAX);
+} sock_pending_v1 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
 	__type(value, struct bpfnet_config);
 	__uint(max_entries, 1);
 } config_v1 SEC(".maps");

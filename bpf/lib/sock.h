@@ -38,34 +38,41 @@ static __always_inline void sock_monitor(struct bpf_sock_addr *ctx, __u8 type, _
 		     backend_id);
 }
 
+static __always_inline struct bpfnet_sock_pending *sock_pending_slot(__u64 cookie)
+{
+	__u32 slot = (__u32)(cookie % cfg_sock_pending_slots);
+
+	return bpf_map_lookup_elem(&sock_pending_v1, &slot);
+}
+
 /* Remember VIP <-> backend for the reverse hooks. A connect()ed socket has
- * one peer, kept in its socket storage; an unconnected UDP socket may talk
- * to several backends, so those go to the (cookie, backend) LRU. */
+ * one peer: its pending slot now, its socket storage once a reverse hook
+ * needs it. An unconnected UDP socket may talk to several backends, so
+ * those go to the (cookie, backend) LRU. */
 static __always_inline void sock_remember(struct bpf_sock_addr *ctx, int connected,
 					  const struct bpfnet_backend *be,
 					  const struct bpfnet_svc_key *key, __u32 svc_id)
 {
 	struct bpfnet_sock_rev_value rev_val = {};
 	struct bpfnet_sock_rev_key rev_key = {};
+	__u64 cookie = bpf_get_socket_cookie(ctx);
 
 	if (connected && cfg_has_sk_storage) {
-		struct bpf_sock *sk = ctx->sk;
-		struct bpfnet_sock_peer *peer;
+		struct bpfnet_sock_pending *p = sock_pending_slot(cookie);
 
-		if (sk) {
-			peer = bpf_sk_storage_get(&sock_peer_v1, sk, NULL,
-						  BPF_SK_STORAGE_GET_F_CREATE);
-			if (peer) {
-				peer->backend_addr = be->addr;
-				peer->backend_port = be->port;
-				peer->vip = key->addr;
-				peer->vport = key->port;
-				peer->svc_id = svc_id;
-				return;
-			}
+		if (p) {
+			bpf_spin_lock(&p->lock);
+			p->cookie = cookie;
+			p->peer.backend_addr = be->addr;
+			p->peer.backend_port = be->port;
+			p->peer.vip = key->addr;
+			p->peer.vport = key->port;
+			p->peer.svc_id = svc_id;
+			bpf_spin_unlock(&p->lock);
+			return;
 		}
 	}
-	rev_key.cookie = bpf_get_socket_cookie(ctx);
+	rev_key.cookie = cookie;
 	rev_key.addr = be->addr;
 	rev_key.port = be->port;
 	rev_val.addr = key->addr;
@@ -112,6 +119,46 @@ static __always_inline int sock_xlate_fwd(struct bpf_sock_addr *ctx, int connect
 	return SOCK_ALLOW;
 }
 
+/* The peer of a socket that connect() translated: from its storage, or
+ * moved there from its pending slot on first use, so that it outlives the
+ * slot. Without storage (allocation failed) the answer comes from a copy. */
+static __always_inline int sock_peer_get(struct bpf_sock_addr *ctx, struct bpf_sock *sk,
+					 struct bpfnet_sock_peer *out)
+{
+	struct bpfnet_sock_pending *p;
+	struct bpfnet_sock_peer *peer;
+	__u64 cookie;
+	int found = 0;
+
+	peer = bpf_sk_storage_get(&sock_peer_v1, sk, NULL, 0);
+	if (peer) {
+		*out = *peer;
+		return 1;
+	}
+	/* an unconnected UDP socket (a DNS server's) takes its peers from the
+	 * LRU: no slot read for each datagram it receives */
+	if (sk->protocol == IPPROTO_UDP && sk->state != BPF_TCP_ESTABLISHED)
+		return 0;
+	cookie = bpf_get_socket_cookie(ctx);
+	p = sock_pending_slot(cookie);
+	/* the unlocked read turns away other sockets (nearly every caller)
+	 * without writing the slot's cache line */
+	if (!p || p->cookie != cookie)
+		return 0;
+	bpf_spin_lock(&p->lock);
+	if (p->cookie == cookie) {
+		*out = p->peer;
+		found = 1;
+	}
+	bpf_spin_unlock(&p->lock);
+	if (!found)
+		return 0;
+	peer = bpf_sk_storage_get(&sock_peer_v1, sk, NULL, BPF_SK_STORAGE_GET_F_CREATE);
+	if (peer)
+		*peer = *out;
+	return 1;
+}
+
 static __always_inline int sock_xlate_rev(struct bpf_sock_addr *ctx, enum bpfnet_stat verdict)
 {
 	struct bpfnet_sock_rev_key key = {};
@@ -120,17 +167,15 @@ static __always_inline int sock_xlate_rev(struct bpf_sock_addr *ctx, enum bpfnet
 	__be16 port = (__be16)ctx->user_port;
 
 	if (cfg_has_sk_storage) {
+		struct bpfnet_sock_peer peer;
 		struct bpf_sock *sk = ctx->sk;
-		struct bpfnet_sock_peer *peer;
 
-		if (sk) {
-			peer = bpf_sk_storage_get(&sock_peer_v1, sk, NULL, 0);
-			if (peer && peer->backend_addr == addr && peer->backend_port == port) {
-				ctx->user_ip4 = peer->vip;
-				ctx->user_port = (__u32)peer->vport;
-				sock_stat(verdict);
-				return SOCK_ALLOW;
-			}
+		if (sk && sock_peer_get(ctx, sk, &peer) && peer.backend_addr == addr &&
+		    peer.backend_port == port) {
+			ctx->user_ip4 = peer.vip;
+			ctx->user_port = (__u32)peer.vport;
+			sock_stat(verdict);
+			return SOCK_ALLOW;
 		}
 	}
 	key.cookie = bpf_get_socket_cookie(ctx);

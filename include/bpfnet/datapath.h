@@ -12,6 +12,7 @@
 #ifndef BPFNET_DATAPATH_H
 #define BPFNET_DATAPATH_H
 
+#include <linux/bpf.h> /* struct bpf_spin_lock */
 #include <linux/types.h>
 
 #define BPFNET_PIN_DIR_DEFAULT "/sys/fs/bpf/bpfnet"
@@ -26,6 +27,7 @@
 #define BPFNET_MAP_SOCK_REV "sock_rev_v1"
 #define BPFNET_MAP_STATS    "stats_v1"
 #define BPFNET_MAP_SOCK_PEER "sock_peer_v1"
+#define BPFNET_MAP_SOCK_PENDING "sock_pending_v1"
 #define BPFNET_MAP_CONFIG   "config_v1"
 #define BPFNET_MAP_EVENTS   "events_v1"
 #define BPFNET_MAP_ENDPOINT "endpoint_v1"
@@ -43,6 +45,7 @@
 #define BPFNET_DEFAULT_CT_MAX       131072
 #define BPFNET_DEFAULT_FRAG_MAX     8192
 #define BPFNET_DEFAULT_SOCK_REV_MAX 65536
+#define BPFNET_DEFAULT_SOCK_PENDING_MAX 65536
 #define BPFNET_DEFAULT_ENDPOINT_MAX 4096
 #define BPFNET_DEFAULT_EVENTS_BYTES (256 * 1024)
 
@@ -264,8 +267,12 @@ struct bpfnet_sock_rev_value {
 
 /* ---- socket LB peer of a connected socket (socket-local storage) ---- */
 
-/* Lives and dies with its socket: a long-lived connection never loses its
- * VIP to eviction, and closed sockets leave nothing behind. */
+/* Lives and dies with its socket: once there, a long-lived connection never
+ * loses its VIP to eviction, and closed sockets leave nothing behind. It is
+ * made on the first getpeername()/recvmsg() that needs it, from the pending
+ * slot below, not in connect(): creating it (two allocations charged to the
+ * map's memory cgroup) and freeing it at close cost a translated connect
+ * several times what the rest of socket LB does. */
 struct bpfnet_sock_peer {
 	__be32 backend_addr;
 	__be16 backend_port;
@@ -274,6 +281,22 @@ struct bpfnet_sock_peer {
 	__be16 vport;
 	__u16 pad1;
 	__u32 svc_id;
+};
+
+/* ---- socket LB: peers of just-connected sockets ---- */
+
+/* An array indexed by socket cookie modulo its size: connect() writes one
+ * slot, nothing is allocated or freed. Cookies come from a counter, so a
+ * slot is reused only after about as many newer sockets got cookies as the
+ * array has slots; a socket that first asks for its peer after that gets
+ * the backend's address. The lock keeps a reader from mixing two writers'
+ * fields when that happens. */
+struct bpfnet_sock_pending {
+	__u64 cookie; /* 0: never written */
+	struct bpf_spin_lock lock;
+	__u32 pad0;
+	struct bpfnet_sock_peer peer;
+	__u32 pad1;
 };
 
 /* ---- runtime configuration: array of one ---- */
@@ -403,6 +426,7 @@ _Static_assert(sizeof(struct bpfnet_sock_rev_key) == 16, "sock rev key layout");
 _Static_assert(sizeof(struct bpfnet_sock_rev_value) == 12, "sock rev value layout");
 _Static_assert(sizeof(struct bpfnet_stat_value) == 16, "stat value layout");
 _Static_assert(sizeof(struct bpfnet_sock_peer) == 20, "sock peer layout");
+_Static_assert(sizeof(struct bpfnet_sock_pending) == 40, "sock pending layout");
 _Static_assert(sizeof(struct bpfnet_config) == 8, "config layout");
 _Static_assert(sizeof(struct bpfnet_event) == 48, "event layout");
 _Static_assert(sizeof(struct bpfnet_endpoint) == 20, "endpoint layout");

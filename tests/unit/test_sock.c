@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
+#include <bpf/bpf.h>
 
 #include "testutil.h"
 #include "bpfnet_sock.skel.h"
@@ -122,6 +123,101 @@ TEST(sock_tcp_connect_without_sk_storage_uses_lru)
 	ASSERT_EQ(map_entries(f, BPFNET_M_SOCK_REV), 1, "peer kept in the LRU");
 }
 
+static bool peer_is_vip(int fd, uint16_t vport)
+{
+	struct sockaddr_in peer;
+	socklen_t len = sizeof(peer);
+
+	return !getpeername(fd, (struct sockaddr *)&peer, &len) &&
+	       peer.sin_addr.s_addr == htonl(VIP) && peer.sin_port == htons(vport);
+}
+
+static uint64_t cookie_of(int fd)
+{
+	uint64_t cookie = 0;
+	socklen_t len = sizeof(cookie);
+
+	getsockopt(fd, SOL_SOCKET, SO_COOKIE, &cookie, &len);
+	return cookie;
+}
+
+/* The peer kept in @fd's socket storage; -ENOENT when there is none. */
+static int peer_stored(struct fixture *f, int fd, struct bpfnet_sock_peer *peer)
+{
+	return bpf_map_lookup_elem(f->maps.fd[BPFNET_M_SOCK_PEER], &fd, peer) ? -errno : 0;
+}
+
+static uint64_t pending_cookie(struct fixture *f, uint64_t cookie)
+{
+	struct bpfnet_sock_pending p = {};
+	__u32 slot = (__u32)(cookie % f->maps.max_entries[BPFNET_M_SOCK_PENDING]);
+
+	bpf_map_lookup_elem(f->maps.fd[BPFNET_M_SOCK_PENDING], &slot, &p);
+	return p.cookie;
+}
+
+static int connect_vip(uint16_t vport)
+{
+	struct sockaddr_in vip = sin_of(VIP, vport);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	if (fd >= 0 && connect(fd, (struct sockaddr *)&vip, sizeof(vip))) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* With one pending slot, socket B's connect() takes A's slot: A keeps its
+ * VIP because its first getpeername() moved the peer to its storage. */
+static int child_peer_outlives_slot(void *arg, char *msg, size_t msglen)
+{
+	struct fixture *f = arg;
+	struct bpfnet_sock_peer peer;
+	int lfd, a, b;
+
+	lfd = listen_on(LO_BACKEND(0), 8080, SOCK_STREAM);
+	CHILD_CHECK(lfd >= 0, "listen: %s", strerror(errno));
+	a = connect_vip(80);
+	CHILD_CHECK(a >= 0, "connect A: %s", strerror(errno));
+	CHILD_CHECK(pending_cookie(f, cookie_of(a)) == cookie_of(a), "A is not in the slot");
+	CHILD_CHECK(peer_stored(f, a, &peer) == -ENOENT, "connect() made socket storage");
+	CHILD_CHECK(peer_is_vip(a, 80), "A's first getpeername is not the VIP");
+	CHILD_CHECK(!peer_stored(f, a, &peer) && peer.vip == htonl(VIP) &&
+			    peer.vport == htons(80) && peer.backend_addr == htonl(LO_BACKEND(0)) &&
+			    peer.backend_port == htons(8080),
+		    "getpeername did not move A's peer to its storage");
+	b = connect_vip(80);
+	CHILD_CHECK(b >= 0, "connect B: %s", strerror(errno));
+	CHILD_CHECK(pending_cookie(f, cookie_of(b)) == cookie_of(b), "B did not take the slot");
+	CHILD_CHECK(peer_is_vip(a, 80), "A lost its VIP with its slot");
+	CHILD_CHECK(peer_is_vip(b, 80), "B's getpeername is not the VIP");
+	close(b);
+	close(a);
+	close(lfd);
+	return 0;
+}
+
+TEST(sock_peer_moves_from_pending_slot_to_storage_on_first_use)
+{
+	struct bpfnet_maps one_slot;
+	int err;
+
+	if (!f->features.sk_storage)
+		test_skip("kernel has no socket storage for sock_addr programs");
+	small_maps_open(f, &one_slot, "one_slot", BPFNET_M_SOCK_PENDING, 1);
+	bpfnet_maps_close(&f->maps);
+	f->maps = one_slot;
+	bpfnet_sock_skel__destroy(f->sock);
+	f->sock = bpfnet_sock_load(&f->maps, &f->features, &err);
+	ASSERT_TRUE(f->sock != NULL, "load socket LB on a one-slot pending array");
+	svc_set_lo(f, 80, IPPROTO_TCP, 1, 8080);
+	run_in_cgroup_netns(f, child_peer_outlives_slot, f);
+	ASSERT_EQ(stat_packets(f, BPFNET_STAT_SOCK_PEERNAME_XLATE), 3, "getpeername counter");
+	/* connected sockets never reach the (cookie, backend) LRU */
+	ASSERT_EQ(map_entries(f, BPFNET_M_SOCK_REV), 0, "socket reverse LRU entries");
+}
+
 /* Unconnected UDP: the reply read by recvfrom() comes from the VIP. */
 static int child_udp_sendto(void *arg, char *msg, size_t msglen)
 {
@@ -169,10 +265,11 @@ static int child_udp_connected(void *arg, char *msg, size_t msglen)
 	struct sockaddr_in vip = sin_of(VIP, 53), from, peer;
 	socklen_t len = sizeof(from);
 	struct timeval tv = { .tv_sec = 2 };
+	struct fixture *f = arg;
+	struct bpfnet_sock_peer stored;
 	char buf[16];
 	int sfd, cfd;
 
-	(void)arg;
 	sfd = listen_on(LO_BACKEND(0), 5353, SOCK_DGRAM);
 	CHILD_CHECK(sfd >= 0, "bind: %s", strerror(errno));
 	cfd = socket(AF_INET, SOCK_DGRAM, 0);
@@ -183,8 +280,16 @@ static int child_udp_connected(void *arg, char *msg, size_t msglen)
 	CHILD_CHECK(recvfrom(sfd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &len) == 1,
 		    "backend recv");
 	CHILD_CHECK(sendto(sfd, "a", 1, 0, (struct sockaddr *)&from, len) == 1, "reply");
-	CHILD_CHECK(recv(cfd, buf, sizeof(buf), 0) == 1, "connected socket got the reply: %s",
-		    strerror(errno));
+	len = sizeof(from);
+	CHILD_CHECK(recvfrom(cfd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &len) == 1,
+		    "connected socket got the reply: %s", strerror(errno));
+	CHILD_CHECK(from.sin_addr.s_addr == htonl(VIP) && from.sin_port == htons(53),
+		    "reply appears from %s:%u, want the VIP", inet_ntoa(from.sin_addr),
+		    ntohs(from.sin_port));
+	/* recvfrom() asked for the peer: from now on it is the socket's own */
+	CHILD_CHECK(!f->features.sk_storage ||
+			    (!peer_stored(f, cfd, &stored) && stored.vip == htonl(VIP)),
+		    "recv() did not keep the peer in the socket's storage");
 	len = sizeof(peer);
 	CHILD_CHECK(!getpeername(cfd, (struct sockaddr *)&peer, &len) &&
 			    peer.sin_addr.s_addr == htonl(VIP) && peer.sin_port == htons(53),
@@ -197,7 +302,7 @@ static int child_udp_connected(void *arg, char *msg, size_t msglen)
 TEST(sock_connected_udp_talks_to_backend_as_vip)
 {
 	svc_set_lo(f, 53, IPPROTO_UDP, 1, 5353);
-	run_in_cgroup_netns(f, child_udp_connected, NULL);
+	run_in_cgroup_netns(f, child_udp_connected, f);
 }
 
 static int child_no_backend(void *arg, char *msg, size_t msglen)
