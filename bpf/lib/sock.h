@@ -60,17 +60,17 @@ static __always_inline void sock_remember(struct bpf_sock_addr *ctx, int connect
 	if (connected && cfg_has_sk_storage) {
 		struct bpfnet_sock_pending *p = sock_pending_slot(cookie);
 
-		if (p) {
-			bpf_spin_lock(&p->lock);
-			p->cookie = cookie;
-			p->peer.backend_addr = be->addr;
-			p->peer.backend_port = be->port;
-			p->peer.vip = key->addr;
-			p->peer.vport = key->port;
-			p->peer.svc_id = svc_id;
-			bpf_spin_unlock(&p->lock);
+		if (!p) /* not with the size the loader set */
 			return;
-		}
+		bpf_spin_lock(&p->lock);
+		p->cookie = cookie;
+		p->peer.backend_addr = be->addr;
+		p->peer.backend_port = be->port;
+		p->peer.vip = key->addr;
+		p->peer.vport = key->port;
+		p->peer.svc_id = svc_id;
+		bpf_spin_unlock(&p->lock);
+		return;
 	}
 	rev_key.cookie = cookie;
 	rev_key.addr = be->addr;
@@ -119,9 +119,10 @@ static __always_inline int sock_xlate_fwd(struct bpf_sock_addr *ctx, int connect
 	return SOCK_ALLOW;
 }
 
-/* The peer of a socket that connect() translated: from its storage, or
- * moved there from its pending slot on first use, so that it outlives the
- * slot. Without storage (allocation failed) the answer comes from a copy. */
+/* The peer of a connected socket that connect() translated: from its
+ * storage, or moved there from its pending slot on first use, so that it
+ * outlives the slot. Without storage (allocation failed) the answer comes
+ * from a copy. */
 static __always_inline int sock_peer_get(struct bpf_sock_addr *ctx, struct bpf_sock *sk,
 					 struct bpfnet_sock_peer *out)
 {
@@ -135,10 +136,6 @@ static __always_inline int sock_peer_get(struct bpf_sock_addr *ctx, struct bpf_s
 		*out = *peer;
 		return 1;
 	}
-	/* an unconnected UDP socket (a DNS server's) takes its peers from the
-	 * LRU: no slot read for each datagram it receives */
-	if (sk->protocol == IPPROTO_UDP && sk->state != BPF_TCP_ESTABLISHED)
-		return 0;
 	cookie = bpf_get_socket_cookie(ctx);
 	p = sock_pending_slot(cookie);
 	/* the unlocked read turns away other sockets (nearly every caller)
@@ -159,24 +156,34 @@ static __always_inline int sock_peer_get(struct bpf_sock_addr *ctx, struct bpf_s
 	return 1;
 }
 
+/* A TCP socket has a peer here only when connected (getpeername() fails
+ * before the hook otherwise); a UDP socket when connect() gave it one. */
+static __always_inline int sock_is_connected(const struct bpf_sock *sk)
+{
+	return sk->protocol == IPPROTO_TCP || sk->state == BPF_TCP_ESTABLISHED;
+}
+
 static __always_inline int sock_xlate_rev(struct bpf_sock_addr *ctx, enum bpfnet_stat verdict)
 {
 	struct bpfnet_sock_rev_key key = {};
 	struct bpfnet_sock_rev_value *v;
+	struct bpf_sock *sk = ctx->sk;
 	__be32 addr = ctx->user_ip4;
 	__be16 port = (__be16)ctx->user_port;
 
-	if (cfg_has_sk_storage) {
+	/* With socket storage a connected socket's peer is never in the LRU:
+	 * a direct connection (most getpeername() calls) skips its lookup,
+	 * and an unconnected UDP socket (a DNS server's) skips the slot. */
+	if (cfg_has_sk_storage && sk && sock_is_connected(sk)) {
 		struct bpfnet_sock_peer peer;
-		struct bpf_sock *sk = ctx->sk;
 
-		if (sk && sock_peer_get(ctx, sk, &peer) && peer.backend_addr == addr &&
+		if (sock_peer_get(ctx, sk, &peer) && peer.backend_addr == addr &&
 		    peer.backend_port == port) {
 			ctx->user_ip4 = peer.vip;
 			ctx->user_port = (__u32)peer.vport;
 			sock_stat(verdict);
-			return SOCK_ALLOW;
 		}
+		return SOCK_ALLOW;
 	}
 	key.cookie = bpf_get_socket_cookie(ctx);
 	key.addr = addr;

@@ -91,6 +91,8 @@ rate() { # rate MODE BACKEND VIP: conns/s of one round
 	plain) "${tool[@]}" connect-rate "$2" "$CONNECTS" ;;
 	direct) "${tool[@]}" --cgroup "$CG" connect-rate "$2" "$CONNECTS" ;;
 	vip) "${tool[@]}" --cgroup "$CG" connect-rate "$3" "$CONNECTS" ;;
+	direct_pn) "${tool[@]}" --cgroup "$CG" connect-rate "$2" "$CONNECTS" peername ;;
+	vip_pn) "${tool[@]}" --cgroup "$CG" connect-rate "$3" "$CONNECTS" peername ;;
 	esac | awk '{ print $NF }'
 }
 median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
@@ -101,29 +103,42 @@ fspread() { sort -g | awk '{ v[NR] = $1 } END { printf "%.3f..%.3f", v[1], v[NR]
 # (restored at exit; it adds two clock reads per BPF program run)
 STATS_WAS=$(sysctl -n kernel.bpf_stats_enabled)
 sysctl -qw kernel.bpf_stats_enabled=1
-connect4=$(bpftool cgroup show "$CG" -j | jq -r '.[] | select(.attach_type == "cgroup_inet4_connect") | .id')
-hook_stats() { bpftool prog show id "$connect4" -j | jq -r '"\(.run_time_ns // 0) \(.run_cnt // 0)"'; }
-hook_ns() { awk '{ ns += $1; n += $2 } END { printf "%.0f", n ? ns / n : 0 }' "$WORK/$1.hook"; }
+prog_id() { bpftool cgroup show "$CG" -j | jq -r ".[] | select(.attach_type == \"$1\") | .id"; }
+connect4=$(prog_id cgroup_inet4_connect)
+getpeername4=$(prog_id cgroup_inet4_getpeername)
+hook_stats() { # run time of connect4 + getpeername4 so far, ns
+	local id
+	for id in "$connect4" "$getpeername4"; do
+		bpftool prog show id "$id" -j | jq -r '.run_time_ns // 0'
+	done | awk '{ ns += $1 } END { printf "%.0f", ns }'
+}
+# hook_ns MODE: hook run time per connection of MODE's rounds
+hook_ns() { awk -v n="$CONNECTS" '{ ns += $1; r++ } END { printf "%.0f", r ? ns / n / r : 0 }' "$WORK/$1.hook"; }
+ratio() { echo "$1 / $2" | bc -l; }
 
-# connect_bench TITLE BACKEND VIP
+# connect_bench TITLE BACKEND VIP [peername]
+# With peername the client also calls getpeername() after each connect, as
+# Go's net package does: that is where a socket's peer gets its storage.
 connect_bench() {
-	local title=$1 backend=$2 vip_addr=$3 r i mode ns0 n0 ns1 n1
+	local title=$1 backend=$2 vip_addr=$3 r i mode ns0 ns1
 	local plain direct vip vip_ns direct_ns connect_ns order=(plain direct vip)
-	for mode in plain direct vip direct.hook vip.hook r_tax r_vip; do : >"$WORK/$mode"; done
+	[ "${4:-}" = peername ] && order+=(direct_pn vip_pn)
+	for mode in "${order[@]}"; do : >"$WORK/$mode" && : >"$WORK/$mode.hook"; done
+	for mode in r_tax r_vip r_pn; do : >"$WORK/$mode"; done
 	# interleaved, and the order rotates, so drift and position hit all alike
 	for r in $(seq 0 $((ROUNDS - 1))); do
-		for i in 0 1 2; do
-			mode=${order[$(((i + r) % 3))]}
-			read -r ns0 n0 <<<"$(hook_stats)"
+		for i in "${!order[@]}"; do
+			mode=${order[$(((i + r) % ${#order[@]}))]}
+			ns0=$(hook_stats)
 			rate "$mode" "$backend" "$vip_addr" >>"$WORK/$mode"
-			read -r ns1 n1 <<<"$(hook_stats)"
-			[ "$mode" = plain ] || echo "$((ns1 - ns0)) $((n1 - n0))" >>"$WORK/$mode.hook"
+			ns1=$(hook_stats)
+			echo "$((ns1 - ns0))" >>"$WORK/$mode.hook"
 		done
 	done
 	plain=$(median <"$WORK/plain")
 	direct=$(median <"$WORK/direct")
 	vip=$(median <"$WORK/vip")
-	# the machine's speed drifts; the three runs of a round are a second
+	# the machine's speed drifts; the runs of a round are a second or two
 	# apart, so per-round ratios cancel the slow part of the drift
 	paste -d' ' "$WORK/plain" "$WORK/direct" "$WORK/vip" |
 		awk -v w="$WORK" '{ print $2 / $1 > (w "/r_tax"); print $3 / $2 > (w "/r_vip") }'
@@ -132,10 +147,10 @@ connect_bench() {
 		"$(spread <"$WORK/plain")"
 	printf '  %-40s %8d  [rounds %s]  x%.3f of no hooks (non-service tax)\n' \
 		"socket LB attached, to the backend IP" "$direct" "$(spread <"$WORK/direct")" \
-		"$(echo "$direct / $plain" | bc -l)"
+		"$(ratio "$direct" "$plain")"
 	printf '  %-40s %8d  [rounds %s]  x%.3f of direct (target >= 0.97)\n' \
 		"socket LB attached, to the ClusterIP" "$vip" "$(spread <"$WORK/vip")" \
-		"$(echo "$vip / $direct" | bc -l)"
+		"$(ratio "$vip" "$direct")"
 	printf '  per-round ratios, median [spread]: ClusterIP/direct x%.3f [%s], non-service tax x%.3f [%s]\n' \
 		"$(median <"$WORK/r_vip")" "$(fspread <"$WORK/r_vip")" \
 		"$(median <"$WORK/r_tax")" "$(fspread <"$WORK/r_tax")"
@@ -148,11 +163,24 @@ connect_bench() {
 		"$connect_ns" "$(echo "($vip_ns - $direct_ns) * 100 / $connect_ns" | bc -l)"
 	printf '    ClusterIP/direct x%.3f from the hook'"'"'s own time (target >= 0.97)\n' \
 		"$(echo "$connect_ns / ($connect_ns + $vip_ns - $direct_ns)" | bc -l)"
+	[ "${4:-}" = peername ] || return 0
+	direct=$(median <"$WORK/direct_pn")
+	vip=$(median <"$WORK/vip_pn")
+	paste -d' ' "$WORK/direct_pn" "$WORK/vip_pn" | awk '{ print $2 / $1 }' >"$WORK/r_pn"
+	echo "  the same client calling getpeername() after each connect (Go does):"
+	printf '  %-40s %8d  [rounds %s]\n' "socket LB attached, to the backend IP" "$direct" \
+		"$(spread <"$WORK/direct_pn")"
+	printf '  %-40s %8d  [rounds %s]  x%.3f of direct, per round x%.3f [%s]\n' \
+		"socket LB attached, to the ClusterIP" "$vip" "$(spread <"$WORK/vip_pn")" \
+		"$(ratio "$vip" "$direct")" "$(median <"$WORK/r_pn")" "$(fspread <"$WORK/r_pn")"
+	printf '    connect4 + getpeername4 run time: %d ns per ClusterIP connection, %d ns direct\n' \
+		"$(hook_ns vip_pn)" "$(hook_ns direct_pn)"
+	printf '    (the storage the peer moves into is freed at close, outside both hooks)\n'
 }
 
 echo "10,002 services loaded"
 connect_bench "backend on the client's loopback (worst case: the cheapest connect)" \
-	127.0.0.2:8080 10.97.0.1:80
+	127.0.0.2:8080 10.97.0.1:80 peername
 connect_bench "backend in another pod, over a veth pair (pod to pod on one node)" \
 	10.244.0.3:8080 10.97.0.2:80
 "$CTL" --pin-dir "$PIN" stats | grep sock_ | sed 's/^/  counter /'

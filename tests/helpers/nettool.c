@@ -19,7 +19,10 @@
  *                                 from SERVER:53 and answer NAME with ADDR
  *   expect-refused tcp|udp ADDR:PORT MAX_MS
  *                                 the service must refuse within MAX_MS
- *   connect-rate ADDR:PORT N      N connect+close against a serve-tcp; conns/s
+ *   connect-rate ADDR:PORT N [peername]
+ *                                 N connect+close against a serve-tcp; conns/s;
+ *                                 with peername, getpeername() after each
+ *                                 connect, as Go's net package does
  *   http-wait ADDR:PORT PATH MAX_S
  *                                 GET PATH every 2 ms until it answers 200;
  *                                 print the wall-clock time it did (a shell
@@ -33,6 +36,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -449,9 +453,9 @@ static int expect_refused(const char *proto, const char *addr, int max_ms)
 	return err == ECONNREFUSED && ms <= max_ms ? 0 : 1;
 }
 
-static int connect_rate(const char *addr, int count)
+static int connect_rate(const char *addr, int count, bool peername)
 {
-	struct sockaddr_in sa = parse_addr(addr);
+	struct sockaddr_in sa = parse_addr(addr), peer;
 	double t0 = now_s(), dt;
 	int fail = 0;
 
@@ -461,8 +465,16 @@ static int connect_rate(const char *addr, int count)
 
 		/* RST on close: no TIME_WAIT pile-up skews long runs */
 		setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)))
+		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
 			fail++;
+		} else if (peername) {
+			socklen_t len = sizeof(peer);
+
+			/* the app must see what it connected to */
+			if (getpeername(fd, (struct sockaddr *)&peer, &len) ||
+			    peer.sin_addr.s_addr != sa.sin_addr.s_addr || peer.sin_port != sa.sin_port)
+				fail++;
+		}
 		close(fd);
 	}
 	dt = now_s() - t0;
@@ -558,7 +570,9 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "expect-refused") && n == 3)
 		return expect_refused(arg[0], arg[1], atoi(arg[2]));
 	if (!strcmp(cmd, "connect-rate") && n == 2)
-		return connect_rate(arg[0], atoi(arg[1]));
+		return connect_rate(arg[0], atoi(arg[1]), false);
+	if (!strcmp(cmd, "connect-rate") && n == 3 && !strcmp(arg[2], "peername"))
+		return connect_rate(arg[0], atoi(arg[1]), true);
 	if (!strcmp(cmd, "http-wait") && n == 3)
 		return http_wait(arg[0], arg[1], atof(arg[2]));
 	die("unknown command or wrong arguments: %s", cmd);
