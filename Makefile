@@ -177,9 +177,12 @@ $(OUT)/tests/bpfnet-bench: $(call obj,$(BENCH_SRCS) $(LIB_SRCS))
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $^ -o $@ $(LDLIBS)
 
+BENCH_BINS := $(OUT)/tests/bpfnet-bench $(OUT)/bench/nettool $(OUT)/bench/bpfnet-testctl
+
+# the suite runs a smoke of every benchmark, so it builds them too
 TEST_BINS := $(OUT)/tests/bpfnet-unit $(OUT)/tests/bpfnet-testctl $(OUT)/tests/nettool \
              $(OUT)/tests/bpfnet-verifier-report $(OUT)/tests/bpfnet $(OUT)/tests/bpfnetd \
-             $(OUT)/tests/bpfnet-cni \
+             $(OUT)/tests/bpfnet-cni $(BENCH_BINS) \
              $(TEST_BPF_OBJS)
 
 # ---- top-level targets ----
@@ -191,7 +194,7 @@ all: $(BPF_OBJS) $(SKELS) $(PROGRAMS)
 test: all $(TEST_BINS)
 	$(Q)OUT=$(OUT) bash tests/run.sh $(TESTS)
 
-bench: all $(OUT)/tests/bpfnet-bench $(OUT)/bench/nettool $(OUT)/bench/bpfnet-testctl $(TEST_BPF_OBJS)
+bench: all $(BENCH_BINS) $(TEST_BPF_OBJS)
 	$(Q)OUT=$(OUT) bash tests/bench/run.sh
 
 # KERNELS="linux-image-amd64 linux-image-6.12-amd64" make vmtest

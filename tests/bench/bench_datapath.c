@@ -4,7 +4,10 @@
  * measured with BPF_PROG_TEST_RUN repeat (in-kernel ns per run), against an
  * empty tc program measured in the same run.
  *
- *   bpfnet-bench BPFFS_DIR     (a bpffs mount the caller owns)
+ *   bpfnet-bench [--smoke] BPFFS_DIR   (a bpffs mount the caller owns)
+ *
+ * --smoke: two service counts, three rounds, short repeats; for `make test`,
+ * which only checks that the benchmark still runs.
  *
  * non-service : from_container on a packet to no service (runs unchanged)
  * ct hit      : a packet of an established flow (VIP in the middle of the map)
@@ -32,7 +35,7 @@
 #include "test_bench_lb.skel.h"
 #include "test_empty_tc.skel.h"
 
-#define ROUNDS 15
+#define ROUNDS_MAX 15
 #define BACKENDS_PER_SVC 2
 #define VIP_BASE IP4(10, 96, 0, 0)
 
@@ -109,8 +112,13 @@ struct config {
 	struct test_bench_lb_skel *wrap;
 	struct pkt_buf svc_pkt, other_pkt;
 	/* samples per round */
-	double empty[ROUNDS], non_service[ROUNDS], restore[ROUNDS], ct_hit[ROUNDS], new_flow[ROUNDS];
+	double empty[ROUNDS_MAX], non_service[ROUNDS_MAX], restore[ROUNDS_MAX], ct_hit[ROUNDS_MAX],
+		new_flow[ROUNDS_MAX];
 };
+
+/* rounds and repeats: full, or a smoke run's */
+static int rounds = ROUNDS_MAX;
+static __u32 repeat_div = 1;
 
 static int config_setup(struct config *c, const char *bpffs, unsigned int n)
 {
@@ -122,6 +130,7 @@ static int config_setup(struct config *c, const char *bpffs, unsigned int n)
 	snprintf(c->dir, sizeof(c->dir), "%s/n%u", bpffs, n);
 	sizes.max_entries[BPFNET_M_SVC] = n + 64;
 	sizes.max_entries[BPFNET_M_REVNAT] = n + 64;
+	sizes.max_entries[BPFNET_M_VIP] = n + 64;
 	sizes.max_entries[BPFNET_M_BACKEND] = n * BACKENDS_PER_SVC + 64;
 	sizes.max_entries[BPFNET_M_SLOT] = n * BACKENDS_PER_SVC * 2 + 64;
 	err = bpfnet_maps_open(&c->maps, c->dir, &sizes, BPFNET_MAPS_CREATE);
@@ -158,15 +167,15 @@ static int config_setup(struct config *c, const char *bpffs, unsigned int n)
 
 static void config_round(struct config *c, int r, int empty_fd)
 {
-	c->empty[r] = measure_once(empty_fd, &c->other_pkt, 1000000);
+	__u32 n = 1000000 / repeat_div;
+
+	c->empty[r] = measure_once(empty_fd, &c->other_pkt, n);
 	c->non_service[r] = measure_once(bpf_program__fd(c->lxc->progs.from_container),
-					 &c->other_pkt, 1000000);
-	c->restore[r] = measure_once(bpf_program__fd(c->wrap->progs.bench_restore), &c->svc_pkt,
-				     1000000);
-	c->ct_hit[r] = measure_once(bpf_program__fd(c->wrap->progs.bench_ct_hit), &c->svc_pkt,
-				    1000000);
+					 &c->other_pkt, n);
+	c->restore[r] = measure_once(bpf_program__fd(c->wrap->progs.bench_restore), &c->svc_pkt, n);
+	c->ct_hit[r] = measure_once(bpf_program__fd(c->wrap->progs.bench_ct_hit), &c->svc_pkt, n);
 	c->new_flow[r] = measure_once(bpf_program__fd(c->wrap->progs.bench_new_flow), &c->svc_pkt,
-				      200000);
+				      n / 5);
 }
 
 static void config_teardown(struct config *c)
@@ -185,17 +194,17 @@ struct result {
  * so ct_hit and new_flow are what from_container itself costs. */
 static struct result config_result(struct config *c)
 {
-	double ct[ROUNDS], nf[ROUNDS];
+	double ct[ROUNDS_MAX], nf[ROUNDS_MAX];
 	struct result res;
 
-	for (int r = 0; r < ROUNDS; r++) {
+	for (int r = 0; r < rounds; r++) {
 		ct[r] = c->ct_hit[r] - c->restore[r] + c->empty[r];
 		nf[r] = c->new_flow[r] - c->restore[r] + c->empty[r];
 	}
-	res.empty = median(c->empty, ROUNDS);
-	res.non_service = median(c->non_service, ROUNDS);
-	res.ct_hit = median(ct, ROUNDS);
-	res.new_flow = median(nf, ROUNDS);
+	res.empty = median(c->empty, rounds);
+	res.non_service = median(c->non_service, rounds);
+	res.ct_hit = median(ct, rounds);
+	res.new_flow = median(nf, rounds);
 	return res;
 }
 
@@ -219,7 +228,7 @@ static int monitor_cost(struct config *c)
 {
 	static const char *const names[] = { "compiled out", "off (default)", "on, no reader" };
 	struct test_bench_lb_skel *w[3];
-	double ct[3][ROUNDS], nf[3][ROUNDS];
+	double ct[3][ROUNDS_MAX], nf[3][ROUNDS_MAX];
 	struct bpfnet_config cfg = {};
 	int err = 0;
 
@@ -231,28 +240,28 @@ static int monitor_cost(struct config *c)
 		err = -1;
 		goto out;
 	}
-	for (int r = 0; r < ROUNDS; r++)
+	for (int r = 0; r < rounds; r++)
 		for (int v = 0; v < 3; v++) {
 			double restore;
 
 			cfg.monitor = v == 2 ? BPFNET_MON_DROPS | BPFNET_MON_LB | BPFNET_MON_CT_NEW : 0;
 			bpfnet_config_set(&c->maps, &cfg);
 			restore = measure_once(bpf_program__fd(w[v]->progs.bench_restore),
-					       &c->svc_pkt, 1000000);
+					       &c->svc_pkt, 1000000 / repeat_div);
 			ct[v][r] = measure_once(bpf_program__fd(w[v]->progs.bench_ct_hit),
-						&c->svc_pkt, 1000000) - restore;
+						&c->svc_pkt, 1000000 / repeat_div) - restore;
 			nf[v][r] = measure_once(bpf_program__fd(w[v]->progs.bench_new_flow),
-						&c->svc_pkt, 200000) - restore;
+						&c->svc_pkt, 200000 / repeat_div) - restore;
 		}
 	cfg.monitor = 0;
 	bpfnet_config_set(&c->maps, &cfg);
 	printf("\nmonitor cost with %u services, ns per packet over the wrapper (median of %d)\n",
-	       c->n, ROUNDS);
+	       c->n, rounds);
 	printf("%-16s %10s %10s\n", "monitor", "ct_hit", "new_flow");
-	double base_ct = median(ct[0], ROUNDS), base_nf = median(nf[0], ROUNDS);
+	double base_ct = median(ct[0], rounds), base_nf = median(nf[0], rounds);
 	for (int v = 0; v < 3; v++) {
-		double m_ct = v ? median(ct[v], ROUNDS) : base_ct;
-		double m_nf = v ? median(nf[v], ROUNDS) : base_nf;
+		double m_ct = v ? median(ct[v], rounds) : base_ct;
+		double m_nf = v ? median(nf[v], rounds) : base_nf;
 
 		printf("%-16s %10.1f %10.1f   (x%.3f, x%.3f of compiled out)\n", names[v], m_ct, m_nf,
 		       m_ct / base_ct, m_nf / base_nf);
@@ -266,15 +275,23 @@ out:
 
 int main(int argc, char **argv)
 {
-	static const unsigned int counts[] = { 10, 1000, 10000, 100000 };
-	enum { N_CONFIGS = sizeof(counts) / sizeof(counts[0]) };
-	static struct config configs[N_CONFIGS];
+	static const unsigned int all_counts[] = { 10, 1000, 10000, 100000 };
+	static const unsigned int smoke_counts[] = { 10, 1000 };
+	enum { N_MAX = sizeof(all_counts) / sizeof(all_counts[0]) };
+	static struct config configs[N_MAX];
+	const unsigned int *counts = all_counts;
 	struct test_empty_tc_skel *empty;
-	struct result res[N_CONFIGS];
-	int err = 0;
+	struct result res[N_MAX];
+	int N_CONFIGS = N_MAX, err = 0;
+	const char *bpffs = argv[argc - 1];
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: bpfnet-bench BPFFS_DIR\n");
+	if (argc == 3 && !strcmp(argv[1], "--smoke")) {
+		counts = smoke_counts;
+		N_CONFIGS = sizeof(smoke_counts) / sizeof(smoke_counts[0]);
+		rounds = 3;
+		repeat_div = 100;
+	} else if (argc != 2) {
+		fprintf(stderr, "usage: bpfnet-bench [--smoke] BPFFS_DIR\n");
 		return 2;
 	}
 	libbpf_set_print(NULL);
@@ -284,18 +301,18 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	for (int i = 0; i < N_CONFIGS && !err; i++) {
-		err = config_setup(&configs[i], argv[1], counts[i]);
+		err = config_setup(&configs[i], bpffs, counts[i]);
 		if (err)
 			fprintf(stderr, "setup with %u services: %s\n", counts[i], strerror(-err));
 	}
 	/* rounds interleave the configurations, so drift of the machine
 	 * affects all of them alike */
-	for (int r = 0; r < ROUNDS && !err; r++)
+	for (int r = 0; r < rounds && !err; r++)
 		for (int i = 0; i < N_CONFIGS; i++)
 			config_round(&configs[i], r, bpf_program__fd(empty->progs.empty_tc));
 	if (!err) {
 		printf("tc per-packet cost, ns per packet (BPF_PROG_TEST_RUN repeat, median of %d "
-		       "interleaved rounds; x = ratio to the empty tc program)\n", ROUNDS);
+		       "interleaved rounds; x = ratio to the empty tc program)\n", rounds);
 		printf("%9s %9s %9s %18s %18s %18s\n", "services", "fill_s", "empty_tc",
 		       "non_service", "ct_hit", "new_flow");
 		for (int i = 0; i < N_CONFIGS; i++) {
@@ -307,12 +324,14 @@ int main(int argc, char **argv)
 			       x->non_service / x->empty, x->ct_hit, x->ct_hit / x->empty,
 			       x->new_flow, x->new_flow / x->empty);
 		}
-		printf("100,000 vs 10 services: non_service %+.1f%%, ct_hit %+.1f%%, new_flow "
-		       "%+.1f%% (target: within 10%%)\n",
-		       100 * (res[3].non_service / res[0].non_service - 1),
-		       100 * (res[3].ct_hit / res[0].ct_hit - 1),
-		       100 * (res[3].new_flow / res[0].new_flow - 1));
-		err = monitor_cost(&configs[2]);
+		int last = N_CONFIGS - 1;
+
+		printf("%u vs %u services: non_service %+.1f%%, ct_hit %+.1f%%, new_flow "
+		       "%+.1f%% (target: within 10%%)\n", counts[last], counts[0],
+		       100 * (res[last].non_service / res[0].non_service - 1),
+		       100 * (res[last].ct_hit / res[0].ct_hit - 1),
+		       100 * (res[last].new_flow / res[0].new_flow - 1));
+		err = monitor_cost(&configs[last < 2 ? last : 2]);
 	}
 	for (int i = 0; i < N_CONFIGS; i++)
 		config_teardown(&configs[i]);

@@ -10,7 +10,15 @@ CTL=$BIN/bench/bpfnet-testctl
 NETTOOL=$BIN/bench/nettool
 ROUNDS=${ROUNDS:-11}
 CONNECTS=${CONNECTS:-10000}
-PARTS=${PARTS:-tc connect agent cni} # which benchmarks to run
+FILL=${FILL:-10000} # services loaded for the connect benchmark
+PARTS=${PARTS:-tc pkt connect agent cni} # which benchmarks to run
+# SMOKE=1: every part at its smallest size, to prove it still runs (make
+# test does this); the figures it prints mean nothing
+SMOKE_FLAG=()
+if [ "${SMOKE:-0}" = 1 ]; then
+	ROUNDS=1 CONNECTS=200 FILL=100 SMOKE_FLAG=(--smoke)
+	export SERVICES=200 ENDPOINTS=2 CHANGES=3 CNI_ROUNDS=5 PKT_SECONDS=0.5 PKT_SERVICES=10
+fi
 
 [ "$(id -u)" -eq 0 ] || { echo "benchmarks need root"; exit 1; }
 
@@ -39,7 +47,11 @@ mount -t bpf bpf "$WORK/bpffs"
 
 if [[ " $PARTS " == *" tc "* ]]; then
 	echo "== tc program"
-	"$BIN/tests/bpfnet-bench" "$WORK/bpffs"
+	"$BIN/tests/bpfnet-bench" "${SMOKE_FLAG[@]}" "$WORK/bpffs"
+fi
+if [[ " $PARTS " == *" pkt "* ]]; then
+	echo
+	OUT=$OUT ROUNDS=$ROUNDS bash tests/bench/pkt.sh
 fi
 if [[ " $PARTS " == *" agent "* ]]; then
 	OUT=$OUT bash tests/bench/agent.sh
@@ -68,7 +80,7 @@ nsenter --net="/run/netns/$NS2" ip link set bns$$ up
 CG="$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)/bpfnet-bench-$$"
 mkdir "$CG"
 "$CTL" --pin-dir "$PIN" --svc-max 20000 --backend-max 40000 --slot-max 80000 \
-	svc-fill 10.96.0.0 80 10000 2
+	svc-fill 10.96.0.0 80 "$FILL" 2
 "$CTL" --pin-dir "$PIN" svc-set 10.97.0.1:80/tcp 50000 127.0.0.2:8080
 "$CTL" --pin-dir "$PIN" svc-set 10.97.0.2:80/tcp 50001 10.244.0.3:8080
 "$CTL" --pin-dir "$PIN" attach-sock "$CG"
@@ -182,7 +194,7 @@ connect_bench() {
 	printf '    (the storage the peer moves into is freed at close, outside both hooks)\n'
 }
 
-echo "10,002 services loaded"
+echo "$((FILL + 2)) services loaded"
 connect_bench "backend on the client's loopback (worst case: the cheapest connect)" \
 	127.0.0.2:8080 10.97.0.1:80 peername
 connect_bench "backend in another pod, over a veth pair (pod to pod on one node)" \

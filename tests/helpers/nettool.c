@@ -23,6 +23,15 @@
  *                                 N connect+close against a serve-tcp; conns/s;
  *                                 with peername, getpeername() after each
  *                                 connect, as Go's net package does
+ *   serve-rr ADDR:PORT            answer every byte of every connection with one
+ *                                 byte (epoll, one thread)
+ *   crr ADDR:PORT[,ADDR:PORT...] THREADS SECONDS
+ *                                 connect, 1-byte request, 1-byte answer, close with
+ *                                 RST (source ports come back at once), in THREADS
+ *                                 threads, each connection to the next address of
+ *                                 the list; print ok/fail and the rate
+ *   rr ADDR:PORT[,...] THREADS SECONDS  1-byte request/answer over one connection
+ *                                 per thread
  *   http-wait ADDR:PORT PATH MAX_S
  *                                 GET PATH every 2 ms until it answers 200;
  *                                 print the wall-clock time it did (a shell
@@ -40,6 +49,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <time.h>
@@ -482,6 +493,143 @@ static int connect_rate(const char *addr, int count, bool peername)
 	return fail ? 1 : 0;
 }
 
+__attribute__((noreturn)) static int serve_rr(const char *addr)
+{
+	int lfd = bound_socket(SOCK_STREAM, addr), ep = epoll_create1(0);
+	struct epoll_event ev = { .events = EPOLLIN, .data.fd = lfd }, evs[64];
+
+	signal(SIGPIPE, SIG_IGN);
+	if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev))
+		die("epoll: %s", strerror(errno));
+	for (;;) {
+		int n = epoll_wait(ep, evs, 64, -1);
+
+		for (int i = 0; i < n; i++) {
+			int fd = evs[i].data.fd;
+			char buf[256];
+			ssize_t got;
+
+			if (fd == lfd) {
+				int c = accept4(lfd, NULL, NULL, SOCK_NONBLOCK);
+
+				ev = (struct epoll_event){ .events = EPOLLIN, .data.fd = c };
+				if (c >= 0 && epoll_ctl(ep, EPOLL_CTL_ADD, c, &ev))
+					close(c);
+				continue;
+			}
+			got = read(fd, buf, sizeof(buf));
+			if (got > 0 && write(fd, buf, (size_t)got) == got)
+				continue;
+			if (got < 0 && errno == EAGAIN)
+				continue;
+			close(fd); /* EOF, RST or a failed write */
+		}
+	}
+}
+
+#define RR_ADDRS_MAX 16
+
+struct rr_job {
+	struct sockaddr_in sa[RR_ADDRS_MAX];
+	int n_sa, next;
+	double end;
+	bool reconnect; /* crr: a new connection per request */
+	unsigned long ok, fail;
+	pthread_t thread;
+};
+
+/* One 1-byte request and its 1-byte answer on @fd. */
+static int rr_once(int fd)
+{
+	char c = 'q';
+
+	if (write(fd, &c, 1) != 1)
+		return -1;
+	return read(fd, &c, 1) == 1 ? 0 : -1;
+}
+
+static int rr_connect(struct rr_job *j)
+{
+	const struct sockaddr_in *sa = &j->sa[j->next++ % j->n_sa];
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+	int one = 1, fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	if (fd < 0)
+		return -1;
+	set_timeouts(fd, IO_TIMEOUT_MS);
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	/* RST on close: the source port is free again at once */
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	if (connect(fd, (const struct sockaddr *)sa, sizeof(*sa))) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void *rr_thread(void *arg)
+{
+	struct rr_job *j = arg;
+	int fd = -1;
+
+	while (now_s() < j->end) {
+		if (fd < 0)
+			fd = rr_connect(j);
+		if (fd >= 0 && !rr_once(fd)) {
+			j->ok++;
+		} else {
+			j->fail++;
+			if (j->fail <= 5)
+				fprintf(stderr, "%s failed: %s\n", fd < 0 ? "connect" : "request",
+					strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			fd = -1;
+			continue;
+		}
+		if (j->reconnect) {
+			close(fd);
+			fd = -1;
+		}
+	}
+	if (fd >= 0)
+		close(fd);
+	return NULL;
+}
+
+/* crr/rr: THREADS clients for SECONDS; "ok N fail N seconds S rate R" */
+static int rr_run(const char *addr, int threads, double seconds, bool reconnect)
+{
+	struct rr_job jobs[64];
+	unsigned long ok = 0, fail = 0;
+	double t0 = now_s();
+
+	if (threads < 1 || threads > 64)
+		die("THREADS must be 1..64%s", "");
+	signal(SIGPIPE, SIG_IGN);
+	for (int i = 0; i < threads; i++) {
+		char list[1024], *save = NULL;
+
+		jobs[i] = (struct rr_job){ .end = t0 + seconds, .reconnect = reconnect, .next = i };
+		snprintf(list, sizeof(list), "%s", addr);
+		for (char *a = strtok_r(list, ",", &save); a && jobs[i].n_sa < RR_ADDRS_MAX;
+		     a = strtok_r(NULL, ",", &save))
+			jobs[i].sa[jobs[i].n_sa++] = parse_addr(a);
+		if (!jobs[i].n_sa)
+			die("no address in %s", addr);
+		if (pthread_create(&jobs[i].thread, NULL, rr_thread, &jobs[i]))
+			die("pthread_create%s", "");
+	}
+	for (int i = 0; i < threads; i++) {
+		pthread_join(jobs[i].thread, NULL);
+		ok += jobs[i].ok;
+		fail += jobs[i].fail;
+	}
+	printf("ok %lu fail %lu seconds %.3f rate %.0f\n", ok, fail, now_s() - t0,
+	       (double)ok / (now_s() - t0));
+	return fail ? 1 : 0;
+}
+
 /* One GET over a fresh connection; true when the status line says 200. */
 static int http_get_ok(const struct sockaddr_in *sa, const char *path)
 {
@@ -573,6 +721,10 @@ int main(int argc, char **argv)
 		return connect_rate(arg[0], atoi(arg[1]), false);
 	if (!strcmp(cmd, "connect-rate") && n == 3 && !strcmp(arg[2], "peername"))
 		return connect_rate(arg[0], atoi(arg[1]), true);
+	if (!strcmp(cmd, "serve-rr") && n == 1)
+		return serve_rr(arg[0]);
+	if ((!strcmp(cmd, "crr") || !strcmp(cmd, "rr")) && n == 3)
+		return rr_run(arg[0], atoi(arg[1]), atof(arg[2]), !strcmp(cmd, "crr"));
 	if (!strcmp(cmd, "http-wait") && n == 3)
 		return http_wait(arg[0], arg[1], atof(arg[2]));
 	die("unknown command or wrong arguments: %s", cmd);
