@@ -26,7 +26,8 @@ static const struct map_desc map_descs[BPFNET_M_COUNT] = {
 	[BPFNET_M_SLOT] = { BPFNET_MAP_SLOT, BPFNET_DEFAULT_SLOT_MAX },
 	[BPFNET_M_BACKEND] = { BPFNET_MAP_BACKEND, BPFNET_DEFAULT_BACKEND_MAX },
 	[BPFNET_M_REVNAT] = { BPFNET_MAP_REVNAT, BPFNET_DEFAULT_REVNAT_MAX },
-	[BPFNET_M_CT] = { BPFNET_MAP_CT, BPFNET_DEFAULT_CT_MAX },
+	[BPFNET_M_CT_TCP] = { BPFNET_MAP_CT_TCP, BPFNET_DEFAULT_CT_TCP_MAX },
+	[BPFNET_M_CT_ANY] = { BPFNET_MAP_CT_ANY, BPFNET_DEFAULT_CT_ANY_MAX },
 	[BPFNET_M_FRAG] = { BPFNET_MAP_FRAG, BPFNET_DEFAULT_FRAG_MAX },
 	[BPFNET_M_SOCK_REV] = { BPFNET_MAP_SOCK_REV, BPFNET_DEFAULT_SOCK_REV_MAX },
 	[BPFNET_M_STATS] = { BPFNET_MAP_STATS, BPFNET_STATS_MAX },
@@ -479,6 +480,44 @@ out:
 	return err;
 }
 
+/* A hash map in batches: one syscall per CHUNK entries instead of two per
+ * entry (a conntrack table holds 131,072). -EOPNOTSUPP when the kernel
+ * cannot, before anything was visited. */
+static int hash_iterate(int fd, __u32 key_size, __u32 value_size, bpfnet_iter_fn fn, void *arg)
+{
+	enum { CHUNK = 1024 };
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	char *keys = malloc((size_t)CHUNK * key_size), *vals = malloc((size_t)CHUNK * value_size);
+	__u64 in = 0, out = 0; /* bucket positions */
+	bool first = true, last = false;
+	int err = 0;
+
+	if (!keys || !vals) {
+		err = -ENOMEM;
+		goto out;
+	}
+	while (!last && !err) {
+		__u32 n = CHUNK;
+
+		if (bpf_map_lookup_batch(fd, first ? NULL : &in, &out, keys, vals, &n, &opts)) {
+			if (errno != ENOENT) {
+				err = first && (errno == EINVAL || errno == ENOTSUP || errno == EOPNOTSUPP)
+					      ? -EOPNOTSUPP : -errno;
+				break;
+			}
+			last = true; /* n holds the final elements */
+		}
+		for (__u32 i = 0; i < n && !err; i++)
+			err = fn(keys + (size_t)i * key_size, vals + (size_t)i * value_size, arg);
+		in = out;
+		first = false;
+	}
+out:
+	free(keys);
+	free(vals);
+	return err;
+}
+
 int bpfnet_map_iterate(struct bpfnet_maps *m, enum bpfnet_map_id id, bpfnet_iter_fn fn, void *arg)
 {
 	struct bpf_map_info info = {};
@@ -494,6 +533,11 @@ int bpfnet_map_iterate(struct bpfnet_maps *m, enum bpfnet_map_id id, bpfnet_iter
 	if (bpf_obj_get_info_by_fd(m->fd[id], &info, &info_len))
 		return -errno;
 	vsize = info.value_size;
+	if (info.type == BPF_MAP_TYPE_HASH || info.type == BPF_MAP_TYPE_LRU_HASH) {
+		err = hash_iterate(m->fd[id], info.key_size, vsize, fn, arg);
+		if (err != -EOPNOTSUPP)
+			return err;
+	}
 	if (info.type == BPF_MAP_TYPE_PERCPU_ARRAY || info.type == BPF_MAP_TYPE_PERCPU_HASH ||
 	    info.type == BPF_MAP_TYPE_LRU_PERCPU_HASH)
 		vsize = ((vsize + 7) & ~(size_t)7) * m->ncpus;
@@ -623,25 +667,55 @@ static int ct_flush_collect(const void *key, const void *val, void *arg)
 	return 0;
 }
 
+int bpfnet_ct_lookup(struct bpfnet_maps *m, const struct bpfnet_ct_key *k,
+		     struct bpfnet_ct_value *v)
+{
+	return bpf_map_lookup_elem(m->fd[bpfnet_ct_map(k->proto)], k, v) ? -errno : 0;
+}
+
+int bpfnet_ct_update(struct bpfnet_maps *m, const struct bpfnet_ct_key *k,
+		     const struct bpfnet_ct_value *v)
+{
+	return maps_write(m, bpfnet_ct_map(k->proto), k, v, BPF_ANY);
+}
+
+bool bpfnet_ct_alive(struct bpfnet_maps *m, const struct bpfnet_ct_key *k,
+		     const struct bpfnet_ct_value *v, __u64 now_ns)
+{
+	struct bpfnet_ct_key twin;
+	struct bpfnet_ct_value t;
+
+	if (!bpfnet_ct_expired(v, k->proto, now_ns))
+		return true;
+	bpfnet_ct_twin_key(k, v, &twin);
+	return !bpfnet_ct_lookup(m, &twin, &t) && !bpfnet_ct_expired(&t, k->proto, now_ns);
+}
+
 int bpfnet_ct_flush(struct bpfnet_maps *m, bpfnet_ct_match_fn match, void *arg, __u32 *deleted)
 {
-	struct ct_flush_ctx c = { .match = match, .arg = arg };
+	static const enum bpfnet_map_id tables[] = { BPFNET_M_CT_TCP, BPFNET_M_CT_ANY };
 	__u32 n = 0;
-	int err = bpfnet_map_iterate(m, BPFNET_M_CT, ct_flush_collect, &c);
+	int err = 0;
 
-	for (size_t i = 0; !err && i < c.n; i++) {
-		struct bpfnet_ct_value now;
+	for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]) && !err; t++) {
+		struct ct_flush_ctx c = { .match = match, .arg = arg };
+		int fd = m->fd[tables[t]];
 
-		/* The datapath may have reused the tuple since the walk (a
-		 * reopened connection to another backend): delete only what
-		 * still matches, or a live flow would lose its entry. */
-		if (match && (bpf_map_lookup_elem(m->fd[BPFNET_M_CT], &c.keys[i], &now) ||
-			      !match(&c.keys[i], &now, arg)))
-			continue;
-		if (!bpf_map_delete_elem(m->fd[BPFNET_M_CT], &c.keys[i]))
-			n++;
+		err = bpfnet_map_iterate(m, tables[t], ct_flush_collect, &c);
+		for (size_t i = 0; !err && i < c.n; i++) {
+			struct bpfnet_ct_value now;
+
+			/* The datapath may have reused the tuple since the walk (a
+			 * reopened connection to another backend): delete only what
+			 * still matches, or a live flow would lose its entry. */
+			if (match && (bpf_map_lookup_elem(fd, &c.keys[i], &now) ||
+				      !match(&c.keys[i], &now, arg)))
+				continue;
+			if (!bpf_map_delete_elem(fd, &c.keys[i]))
+				n++;
+		}
+		free(c.keys);
 	}
-	free(c.keys);
 	if (deleted)
 		*deleted = n;
 	return err;

@@ -18,7 +18,7 @@ enum bpfnet_map_id {
 	BPFNET_M_SLOT,
 	BPFNET_M_BACKEND,
 	BPFNET_M_REVNAT,
-	BPFNET_M_CT,
+	BPFNET_M_CT_TCP,
 	BPFNET_M_FRAG,
 	BPFNET_M_SOCK_REV,
 	BPFNET_M_STATS,
@@ -29,6 +29,7 @@ enum bpfnet_map_id {
 	BPFNET_M_SVC_NAME,
 	BPFNET_M_VIP,
 	BPFNET_M_SOCK_PENDING,
+	BPFNET_M_CT_ANY,
 	BPFNET_M_COUNT,
 };
 
@@ -149,8 +150,25 @@ int bpfnet_service_name_delete(struct bpfnet_maps *m, __u32 svc_id);
 /* Fills @buf with the name, or "" when there is none. */
 void bpfnet_service_name_get(struct bpfnet_maps *m, __u32 svc_id, char *buf, size_t len);
 
-/* Delete the conntrack entries @match accepts (all when NULL); *deleted
- * counts them. Entries that vanish meanwhile are skipped. */
+/* The conntrack table that holds flows of @proto: TCP has its own. */
+static inline enum bpfnet_map_id bpfnet_ct_map(__u8 proto)
+{
+	return proto == 6 /* IPPROTO_TCP */ ? BPFNET_M_CT_TCP : BPFNET_M_CT_ANY;
+}
+
+/* Read or write one conntrack entry, in the table of its protocol. */
+int bpfnet_ct_lookup(struct bpfnet_maps *m, const struct bpfnet_ct_key *k,
+		     struct bpfnet_ct_value *v);
+int bpfnet_ct_update(struct bpfnet_maps *m, const struct bpfnet_ct_key *k,
+		     const struct bpfnet_ct_value *v);
+
+/* The datapath's rule: a flow lives while either of its two entries has
+ * not expired at @now_ns (CLOCK_MONOTONIC_COARSE, as bpf_ktime_get_coarse_ns). */
+bool bpfnet_ct_alive(struct bpfnet_maps *m, const struct bpfnet_ct_key *k,
+		     const struct bpfnet_ct_value *v, __u64 now_ns);
+
+/* Delete the conntrack entries @match accepts (all when NULL), in both
+ * tables; *deleted counts them. Entries that vanish meanwhile are skipped. */
 typedef bool (*bpfnet_ct_match_fn)(const struct bpfnet_ct_key *key,
 				   const struct bpfnet_ct_value *val, void *arg);
 int bpfnet_ct_flush(struct bpfnet_maps *m, bpfnet_ct_match_fn match, void *arg, __u32 *deleted);

@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * Local delivery: a packet for a pod on this node goes straight out of that
- * pod's host veth, as the endpoints map (written by the CNI plugin) says,
- * instead of through the host's routing and neighbour tables. It behaves
- * like one routed hop: TTL decremented, MACs of the veth pair.
+ * Local delivery: a packet for a pod on this node goes straight into that
+ * pod, as the endpoints map (written by the CNI plugin) says, instead of
+ * through the host's routing and neighbour tables. It behaves like one
+ * routed hop: TTL decremented, MACs of the veth pair. Every caller runs at
+ * a tc ingress hook, so the packet is handed to the pod side of the veth
+ * directly (bpf_redirect_peer): no trip through the host veth's transmit
+ * path and a second softirq, which a plain redirect to the host veth takes.
  */
 #ifndef BPFNET_BPF_DELIVER_H
 #define BPFNET_BPF_DELIVER_H
@@ -42,7 +45,7 @@ static __always_inline int deliver_to_pod(struct __sk_buff *skb, const struct pk
 	__builtin_memcpy(eth->h_dest, ep->pod_mac, ETH_ALEN);
 	__builtin_memcpy(eth->h_source, ep->host_mac, ETH_ALEN);
 	stat_verdict(BPFNET_STAT_LOCAL_DELIVERY, skb->len);
-	return bpf_redirect(ep->ifindex, 0);
+	return bpf_redirect_peer(ep->ifindex, 0);
 }
 
 static __always_inline int deliver_local(struct __sk_buff *skb, const struct pkt *p, __be32 daddr)

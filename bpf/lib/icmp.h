@@ -142,16 +142,11 @@ static __always_inline int icmp_error_xlate(struct __sk_buff *skb, const struct 
 	/* Error about client -> backend (sent by the backend or a router on
 	 * the way): make the quote read client -> VIP again. */
 	ct_key_init(&key, q.daddr, q.saddr, q.dport, q.sport, q.proto, BPFNET_CT_REPLY);
-	ct = bpf_map_lookup_elem(&ct_v1, &key);
+	ct = ct_lookup(&key);
 	if (ct) {
-		__u32 svc_id = ct->svc_id;
-		struct bpfnet_revnat *rn = bpf_map_lookup_elem(&revnat_v1, &svc_id);
-
-		if (!rn)
-			return 0;
-		if (icmp_quote_rewrite(skb, p, &q, 1, rn->addr, rn->port))
+		if (icmp_quote_rewrite(skb, p, &q, 1, ct->rev_addr, ct->rev_port))
 			return -1;
-		if (p->saddr == q.daddr && icmp_outer_addr(skb, p, 0, rn->addr))
+		if (p->saddr == q.daddr && icmp_outer_addr(skb, p, 0, ct->rev_addr))
 			return -1;
 		/* hairpin: the quoted source was the hairpin address, the
 		 * client's own address before */
@@ -167,19 +162,11 @@ static __always_inline int icmp_error_xlate(struct __sk_buff *skb, const struct 
 	/* Error from the client about VIP -> client (a reverse-NATed reply):
 	 * send it to the backend that really sent that reply. */
 	ct_key_init(&key, q.daddr, q.saddr, q.dport, q.sport, q.proto, BPFNET_CT_SERVICE);
-	ct = bpf_map_lookup_elem(&ct_v1, &key);
+	ct = ct_lookup(&key);
 	if (ct) {
 		__be32 be_addr = ct->backend_addr;
 		__be16 be_port = ct->backend_port;
 
-		if (!be_addr) { /* an entry from before the address was kept */
-			struct bpfnet_backend *be = backend_lookup(ct->backend_id);
-
-			if (!be)
-				return 0;
-			be_addr = be->addr;
-			be_port = be->port;
-		}
 		if (icmp_quote_rewrite(skb, p, &q, 0, be_addr, be_port))
 			return -1;
 		if (p->daddr == q.saddr && icmp_outer_addr(skb, p, 1, be_addr))

@@ -44,23 +44,42 @@ static __always_inline struct bpfnet_backend *lb_slot_backend(__u32 svc_id, __u8
  * generation, flips the service value, then deletes the old generation; a
  * packet that read the service just before the flip can find its slot gone,
  * so it reads the service once more and picks again from the live set.
+ * A flow that must not land on @avoid_addr:@avoid_port (0: any will do)
+ * takes the next slot when the pick is that backend and there are others.
  */
 static __always_inline struct bpfnet_backend *lb_select(const struct bpfnet_svc_key *key,
 							 const struct bpfnet_svc_value *svc,
-							 __u32 *backend_id)
+							 __u32 *backend_id, __be32 avoid_addr,
+							 __be16 avoid_port)
 {
-	struct bpfnet_backend *be;
-	__u16 count = svc->count;
+	struct bpfnet_backend *be, *next;
+	__u16 count = svc->count, slot;
+	__u8 gen = svc->slot_gen;
+	__u32 id = svc->id, next_id;
 
 	if (!count)
 		return NULL;
-	be = lb_slot_backend(svc->id, svc->slot_gen, lb_pick_slot(count), backend_id);
-	if (be)
+	slot = lb_pick_slot(count);
+	be = lb_slot_backend(id, gen, slot, backend_id);
+	if (!be) {
+		svc = bpf_map_lookup_elem(&svc_v1, key);
+		if (!svc || !svc->count)
+			return NULL;
+		count = svc->count;
+		gen = svc->slot_gen;
+		id = svc->id;
+		slot = lb_pick_slot(count);
+		be = lb_slot_backend(id, gen, slot, backend_id);
+		if (!be)
+			return NULL;
+	}
+	if (!avoid_addr || count < 2 || be->addr != avoid_addr || be->port != avoid_port)
 		return be;
-	svc = bpf_map_lookup_elem(&svc_v1, key);
-	if (!svc || !svc->count)
-		return NULL;
-	return lb_slot_backend(svc->id, svc->slot_gen, lb_pick_slot(svc->count), backend_id);
+	next = lb_slot_backend(id, gen, slot + 1 < count ? slot + 1 : 0, &next_id);
+	if (!next)
+		return be;
+	*backend_id = next_id;
+	return next;
 }
 
 #endif

@@ -36,6 +36,16 @@ static __always_inline void lb_pkt_monitor_new(struct __sk_buff *skb, const stru
 			     backend_id);
 }
 
+/* The backend an existing flow keeps, 0 when it must pick anew. */
+static __always_inline __be32 lb_pkt_ct_backend(const struct bpfnet_ct_value *ct, __u8 proto,
+						__be16 *port)
+{
+	/* a TCP connection goes where it went, whatever its id names now */
+	if (proto == IPPROTO_TCP)
+		return bpfnet_ct_backend(ct, proto, NULL, port);
+	return bpfnet_ct_backend(ct, proto, backend_lookup(ct->backend_id), port);
+}
+
 /* Flow to a service VIP:port. */
 static __always_inline int lb_pkt_service(struct __sk_buff *skb, struct pkt *p,
 					  const struct bpfnet_svc_key *svc_key,
@@ -45,24 +55,39 @@ static __always_inline int lb_pkt_service(struct __sk_buff *skb, struct pkt *p,
 	struct bpfnet_ct_value *ct;
 	struct bpfnet_ct_key key;
 	__u32 backend_id = 0;
-	__be32 be_addr = 0;
-	__be16 be_port = 0;
+	__be32 be_addr = 0, avoid_addr = 0;
+	__be16 be_port = 0, avoid_port = 0;
 	__u64 now = ct_now();
 
 	ct_key_init(&key, p->saddr, p->daddr, p->sport, p->dport, p->proto, BPFNET_CT_SERVICE);
-	ct = bpf_map_lookup_elem(&ct_v1, &key);
+	ct = ct_lookup(&key);
 	if (ct && ct->svc_id == svc->id) {
-		if (!p->has_l4 || (!ct_expired(ct, p->proto, now) && !ct_is_reopen(ct, p))) {
-			backend_id = ct->backend_id;
-			be_addr = bpfnet_ct_backend(ct, p->proto, backend_lookup(backend_id),
-						    &be_port);
+		if (!p->has_l4) {
+			/* a later fragment follows its first */
+			be_addr = lb_pkt_ct_backend(ct, p->proto, &be_port);
 		} else if (ct_is_reopen(ct, p)) {
+			struct bpfnet_ct_key old_reply;
+
 			stat_verdict(BPFNET_STAT_CT_REOPEN, skb->len);
+			/* a new connection on the tuple of one whose end was not
+			 * seen yet must not meet it on its backend */
+			if (ct_end_unseen(ct)) {
+				avoid_addr = ct->backend_addr;
+				avoid_port = ct->backend_port;
+			}
+			/* the old connection's reply entry is garbage now (were
+			 * it kept, clients reusing ports would leave one per
+			 * backend behind): the old backend's last packets reach
+			 * the client untranslated, and its stack resets them */
+			bpfnet_ct_twin_key(&key, ct, &old_reply);
+			ct_delete(&old_reply);
+		} else if (ct_alive(&key, ct, now)) {
+			be_addr = lb_pkt_ct_backend(ct, p->proto, &be_port);
 		}
 	}
 
 	if (be_addr) {
-		ct_touch(ct, p, now, BPFNET_CT_F_FIN_FWD);
+		ct_touch(&key, ct, p, now);
 		stat_verdict(BPFNET_STAT_LB_CT_HIT, skb->len);
 	} else {
 		/* a later fragment never opens a flow: it has no ports of its
@@ -71,7 +96,11 @@ static __always_inline int lb_pkt_service(struct __sk_buff *skb, struct pkt *p,
 			return drop_pkt(skb, p, BPFNET_DROP_FRAG_FIRST_UNSEEN);
 		if (!svc->count)
 			return reject_no_backend(skb, p);
-		be = lb_select(svc_key, svc, &backend_id);
+		/* a connection whose state was lost (evicted, expired or
+		 * flushed) is balanced again: count it */
+		if (p->proto == IPPROTO_TCP && !(p->tcp_flags & TCP_FLAG_SYN))
+			stat_verdict(BPFNET_STAT_CT_LOST, skb->len);
+		be = lb_select(svc_key, svc, &backend_id, avoid_addr, avoid_port);
 		if (!be)
 			return drop_pkt(skb, p, BPFNET_DROP_BACKEND_MISSING);
 		if (ct_create(&key, p, be->addr, be->port, backend_id, svc->id, now))
@@ -97,20 +126,6 @@ static __always_inline int lb_pkt_service(struct __sk_buff *skb, struct pkt *p,
 	return deliver_hairpin(skb, p, be_addr);
 }
 
-/* Mark the SERVICE entry of a flow whose first reply just went by, so it
- * graduates from the short SYN lifetime. */
-static __always_inline void lb_pkt_mark_replied(const struct pkt *p, __be32 client,
-						const struct bpfnet_revnat *rn)
-{
-	struct bpfnet_ct_value *fwd;
-	struct bpfnet_ct_key key;
-
-	ct_key_init(&key, client, rn->addr, p->dport, rn->port, p->proto, BPFNET_CT_SERVICE);
-	fwd = bpf_map_lookup_elem(&ct_v1, &key);
-	if (fwd)
-		fwd->flags |= BPFNET_CT_F_SEEN_REPLY;
-}
-
 /* A new TCP connection straight to a pod may reuse the 4-tuple of an
  * earlier flow that went through a service (the client's kernel sees two
  * different destinations). That flow's leftover reply entry would rewrite
@@ -123,7 +138,7 @@ static __always_inline void lb_pkt_forget_stale_reply(const struct pkt *p)
 	    (p->tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) != TCP_FLAG_SYN)
 		return;
 	ct_key_init(&key, p->daddr, p->saddr, p->dport, p->sport, p->proto, BPFNET_CT_REPLY);
-	bpf_map_delete_elem(&ct_v1, &key);
+	ct_delete(&key);
 }
 
 /* A packet from a backend back to a client: reverse NAT if we translated the
@@ -131,15 +146,14 @@ static __always_inline void lb_pkt_forget_stale_reply(const struct pkt *p)
 static __always_inline int lb_pkt_reply(struct __sk_buff *skb, struct pkt *p)
 {
 	struct bpfnet_ct_value *ct;
-	struct bpfnet_revnat *rn;
 	struct bpfnet_ct_key key;
+	__u64 now = ct_now();
 	__be32 client;
-	__u32 svc_id;
 
 	lb_pkt_forget_stale_reply(p);
 	ct_key_init(&key, p->saddr, p->daddr, p->sport, p->dport, p->proto, BPFNET_CT_REPLY);
-	ct = bpf_map_lookup_elem(&ct_v1, &key);
-	if (!ct) {
+	ct = ct_lookup(&key);
+	if (!ct || !ct_alive(&key, ct, now)) {
 		/* to a service address, but no service port: its later
 		 * fragments must know they pass too */
 		if (p->is_frag && vip_is_service_addr(p->daddr))
@@ -147,26 +161,15 @@ static __always_inline int lb_pkt_reply(struct __sk_buff *skb, struct pkt *p)
 		stat_verdict(BPFNET_STAT_PASS, skb->len);
 		return deliver_local(skb, p, p->daddr);
 	}
-	svc_id = ct->svc_id;
-	rn = bpf_map_lookup_elem(&revnat_v1, &svc_id);
-	if (!rn) {
-		/* the service is gone: the client can no longer be answered as the VIP */
-		stat_verdict(BPFNET_STAT_PASS, skb->len);
-		return TC_ACT_OK;
-	}
 	/* a hairpinned flow's client is the backend itself */
 	client = ct->flags & BPFNET_CT_F_HAIRPIN ? p->saddr : p->daddr;
-	if (!(ct->flags & BPFNET_CT_F_SEEN_REPLY)) {
-		ct->flags |= BPFNET_CT_F_SEEN_REPLY;
-		lb_pkt_mark_replied(p, client, rn);
-	}
-	ct_touch(ct, p, ct_now(), BPFNET_CT_F_FIN_REV);
+	ct_touch(&key, ct, p, now);
 
 	if (p->is_frag) {
 		frag_remember(p);
 		stat_verdict(BPFNET_STAT_FRAG_XLATE, skb->len);
 	}
-	if (nat_rewrite_src(skb, p, rn->addr, rn->port))
+	if (nat_rewrite_src(skb, p, ct->rev_addr, ct->rev_port))
 		return drop_pkt(skb, p, BPFNET_DROP_CSUM_ERROR);
 	stat_verdict(BPFNET_STAT_REVNAT, skb->len);
 	if (client == p->daddr)

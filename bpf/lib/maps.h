@@ -45,8 +45,15 @@ struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__type(key, struct bpfnet_ct_key);
 	__type(value, struct bpfnet_ct_value);
-	__uint(max_entries, BPFNET_DEFAULT_CT_MAX);
-} ct_v1 SEC(".maps");
+	__uint(max_entries, BPFNET_DEFAULT_CT_TCP_MAX);
+} ct_tcp_v2 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct bpfnet_ct_key);
+	__type(value, struct bpfnet_ct_value);
+	__uint(max_entries, BPFNET_DEFAULT_CT_ANY_MAX);
+} ct_any_v2 SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

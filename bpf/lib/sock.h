@@ -101,7 +101,7 @@ static __always_inline int sock_xlate_fwd(struct bpf_sock_addr *ctx, int connect
 	if (!svc)
 		return SOCK_ALLOW;
 
-	be = lb_select(&key, svc, &backend_id);
+	be = lb_select(&key, svc, &backend_id, 0, 0);
 	if (!be) {
 		sock_stat(BPFNET_STAT_SOCK_REJECT);
 		stat_add(BPFNET_STAT_DROP_BASE + BPFNET_DROP_NO_BACKEND, 0);

@@ -17,12 +17,23 @@
 
 #define BPFNET_PIN_DIR_DEFAULT "/sys/fs/bpf/bpfnet"
 
+/* A constant in network byte order, usable by BPF and userspace alike. */
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define BPFNET_HTONL(x) __builtin_bswap32(x)
+#else
+#define BPFNET_HTONL(x) (x)
+#endif
+
 /* Map names: the kernel object name (< 16 bytes) and the pin file name. */
 #define BPFNET_MAP_SVC      "svc_v1"
 #define BPFNET_MAP_SLOT     "slot_v1"
 #define BPFNET_MAP_BACKEND  "backend_v2"
 #define BPFNET_MAP_REVNAT   "revnat_v1"
-#define BPFNET_MAP_CT       "ct_v1"
+/* Conntrack, one table per kind so that short UDP/DNS flows can never
+ * evict a TCP connection's entries (v2: v1 was one table, without the
+ * reply's source in the entry). */
+#define BPFNET_MAP_CT_TCP   "ct_tcp_v2"
+#define BPFNET_MAP_CT_ANY   "ct_any_v2"
 #define BPFNET_MAP_FRAG     "frag_v1"
 #define BPFNET_MAP_SOCK_REV "sock_rev_v1"
 #define BPFNET_MAP_STATS    "stats_v1"
@@ -42,7 +53,8 @@
 #define BPFNET_DEFAULT_BACKEND_MAX  65536
 #define BPFNET_DEFAULT_SLOT_MAX     262144
 #define BPFNET_DEFAULT_REVNAT_MAX   65536
-#define BPFNET_DEFAULT_CT_MAX       131072
+#define BPFNET_DEFAULT_CT_TCP_MAX   131072
+#define BPFNET_DEFAULT_CT_ANY_MAX   65536
 #define BPFNET_DEFAULT_FRAG_MAX     8192
 #define BPFNET_DEFAULT_SOCK_REV_MAX 65536
 #define BPFNET_DEFAULT_SOCK_PENDING_MAX 65536
@@ -149,12 +161,15 @@ struct bpfnet_ct_key {
 
 enum bpfnet_ct_flags {
 	BPFNET_CT_F_SEEN_REPLY = 1 << 0,
-	BPFNET_CT_F_FIN_FWD = 1 << 1,
-	BPFNET_CT_F_FIN_REV = 1 << 2,
-	BPFNET_CT_F_RST = 1 << 3,
+	BPFNET_CT_F_FIN_FWD = 1 << 1,  /* the client sent FIN */
+	BPFNET_CT_F_FIN_REV = 1 << 2,  /* the backend sent FIN */
+	BPFNET_CT_F_RST = 1 << 3,      /* either side sent RST */
 	/* the client is its own backend: the reply entry's client is
 	 * BPFNET_HAIRPIN_ADDR, which the reverse NAT turns back into it */
 	BPFNET_CT_F_HAIRPIN = 1 << 4,
+	/* the client acknowledged the backend's SYN-ACK: from now on a SYN
+	 * on this tuple is a new connection, not a retransmission */
+	BPFNET_CT_F_ESTABLISHED = 1 << 5,
 };
 
 /*
@@ -166,36 +181,110 @@ enum bpfnet_ct_flags {
  */
 #define BPFNET_HAIRPIN_ADDR 0xa9fe2a01 /* 169.254.42.1 */
 
+/*
+ * Both entries of a flow carry the same value, written once when the flow
+ * starts; each direction then keeps its own timer and flags, and TCP closes
+ * (FIN, RST) are written into both. The reply entry names the address its
+ * packets are rewritten to come from (rev_addr:rev_port, the VIP), so a
+ * flow keeps being answered from the VIP after its service is deleted, as
+ * conntrack keeps a NATed connection for kube-proxy.
+ */
 struct bpfnet_ct_value {
-	__u64 created_ns;   /* bpf_ktime_get_ns() */
+	__u64 created_ns;   /* bpf_ktime_get_coarse_ns() */
 	__u64 last_seen_ns; /* refreshed at most once a second */
 	__u32 backend_id;
 	__u32 svc_id;
-	__u16 flags; /* enum bpfnet_ct_flags, of this direction's packets */
+	__u16 flags; /* enum bpfnet_ct_flags */
 	/* Where the flow was sent: it stays there after the backend leaves
-	 * the service or its id serves another one (0 in entries written
-	 * before these fields, which were padding: the id decides then). */
+	 * the service or its id serves another one. */
 	__be16 backend_port;
 	__be32 backend_addr;
+	__be32 rev_addr; /* the VIP: replies come from it */
+	__be16 rev_port;
+	__u16 pad0;
 };
 
-/* Lifetimes, in seconds, after the last packet. */
+/* Lifetimes, in seconds, after the last packet of either direction. */
 #define BPFNET_CT_LIFETIME_TCP_SYN 60
 #define BPFNET_CT_LIFETIME_TCP 21600
-#define BPFNET_CT_LIFETIME_TCP_CLOSING 10
+#define BPFNET_CT_LIFETIME_TCP_HALF_CLOSED 120 /* one FIN: the other side may still send */
+#define BPFNET_CT_LIFETIME_TCP_CLOSED 10       /* both FINs or a RST: in-flight packets only */
 #define BPFNET_CT_LIFETIME_UDP 60
 
-/* How long an entry lives after its last packet; the datapath and
- * `bpfnet explain` decide expiry with this one function. */
+/* How long an entry lives after its last packet; the datapath, the agent's
+ * garbage collection and `bpfnet explain` decide expiry with this. */
 static inline __u32 bpfnet_ct_lifetime_s(__u8 proto, __u16 flags)
 {
 	if (proto != 6 /* IPPROTO_TCP */)
 		return BPFNET_CT_LIFETIME_UDP;
-	if (flags & (BPFNET_CT_F_RST | BPFNET_CT_F_FIN_FWD | BPFNET_CT_F_FIN_REV))
-		return BPFNET_CT_LIFETIME_TCP_CLOSING;
+	if ((flags & BPFNET_CT_F_RST) ||
+	    (flags & (BPFNET_CT_F_FIN_FWD | BPFNET_CT_F_FIN_REV)) ==
+		    (BPFNET_CT_F_FIN_FWD | BPFNET_CT_F_FIN_REV))
+		return BPFNET_CT_LIFETIME_TCP_CLOSED;
+	if (flags & (BPFNET_CT_F_FIN_FWD | BPFNET_CT_F_FIN_REV))
+		return BPFNET_CT_LIFETIME_TCP_HALF_CLOSED;
 	if (!(flags & BPFNET_CT_F_SEEN_REPLY))
 		return BPFNET_CT_LIFETIME_TCP_SYN;
 	return BPFNET_CT_LIFETIME_TCP;
+}
+
+static inline int bpfnet_ct_expired(const struct bpfnet_ct_value *v, __u8 proto, __u64 now_ns)
+{
+	return now_ns - v->last_seen_ns > (__u64)bpfnet_ct_lifetime_s(proto, v->flags) * 1000000000ULL;
+}
+
+/* What a flow is now, for people and metrics. */
+enum bpfnet_ct_state {
+	BPFNET_CT_STATE_SYN = 0,      /* TCP, no answer yet */
+	BPFNET_CT_STATE_ESTABLISHED,  /* TCP */
+	BPFNET_CT_STATE_CLOSING,      /* TCP, one FIN */
+	BPFNET_CT_STATE_CLOSED,       /* TCP, both FINs or a RST */
+	BPFNET_CT_STATE_UNREPLIED,    /* not TCP, no answer yet */
+	BPFNET_CT_STATE_REPLIED,      /* not TCP */
+	BPFNET_CT_STATE_COUNT,
+};
+
+static inline enum bpfnet_ct_state bpfnet_ct_state(__u8 proto, __u16 flags)
+{
+	if (proto != 6 /* IPPROTO_TCP */)
+		return flags & BPFNET_CT_F_SEEN_REPLY ? BPFNET_CT_STATE_REPLIED
+						      : BPFNET_CT_STATE_UNREPLIED;
+	switch (bpfnet_ct_lifetime_s(proto, flags)) {
+	case BPFNET_CT_LIFETIME_TCP_CLOSED: return BPFNET_CT_STATE_CLOSED;
+	case BPFNET_CT_LIFETIME_TCP_HALF_CLOSED: return BPFNET_CT_STATE_CLOSING;
+	case BPFNET_CT_LIFETIME_TCP_SYN: return BPFNET_CT_STATE_SYN;
+	default: return BPFNET_CT_STATE_ESTABLISHED;
+	}
+}
+
+/*
+ * The key of the other entry of a flow. Each direction refreshes only its
+ * own timer, so a flow is gone only when both are expired (a server that
+ * pushes to a silent client keeps the client's entry alive, and the
+ * reverse); the datapath and the garbage collection both ask the twin.
+ */
+static inline void bpfnet_ct_twin_key(const struct bpfnet_ct_key *k,
+				      const struct bpfnet_ct_value *v, struct bpfnet_ct_key *twin)
+{
+	int hairpin = v->flags & BPFNET_CT_F_HAIRPIN;
+
+	twin->proto = k->proto;
+	twin->pad0 = 0;
+	if (k->dir == BPFNET_CT_SERVICE) {
+		/* client -> VIP  =>  backend -> client (or the hairpin address) */
+		twin->saddr = v->backend_addr;
+		twin->sport = v->backend_port;
+		twin->daddr = hairpin ? BPFNET_HTONL(BPFNET_HAIRPIN_ADDR) : k->saddr;
+		twin->dport = k->sport;
+		twin->dir = BPFNET_CT_REPLY;
+	} else {
+		/* backend -> client  =>  client -> VIP (a hairpinned client is the backend) */
+		twin->saddr = hairpin ? k->saddr : k->daddr;
+		twin->sport = k->dport;
+		twin->daddr = v->rev_addr;
+		twin->dport = v->rev_port;
+		twin->dir = BPFNET_CT_SERVICE;
+	}
 }
 
 /*
@@ -204,21 +293,17 @@ static inline __u32 bpfnet_ct_lifetime_s(__u8 proto, __u16 flags)
  * address the entry keeps, as conntrack keeps it for kube-proxy: a pod that
  * left the service may still be finishing it. Any other flow follows its
  * backend id while the id still names that backend; @be is what the id
- * names now (NULL: nothing). Entries from before the address was kept
- * follow the id. 0: the flow picks a backend anew.
+ * names now (NULL: nothing). 0: the flow picks a backend anew.
  */
 static inline __be32 bpfnet_ct_backend(const struct bpfnet_ct_value *ct, __u8 proto,
 				       const struct bpfnet_backend *be, __be16 *port)
 {
-	if (ct->backend_addr && (proto == 6 /* IPPROTO_TCP */ ||
-				 (be && be->addr == ct->backend_addr && be->port == ct->backend_port))) {
+	if (proto == 6 /* IPPROTO_TCP */ ||
+	    (be && be->addr == ct->backend_addr && be->port == ct->backend_port)) {
 		*port = ct->backend_port;
 		return ct->backend_addr;
 	}
-	if (!be || ct->backend_addr)
-		return 0; /* gone, or the id serves another backend now */
-	*port = be->port;
-	return be->addr;
+	return 0; /* gone, or the id serves another backend now */
 }
 
 /* ---- service addresses: address -> how many service entries use it ----
@@ -377,7 +462,8 @@ struct bpfnet_svc_name {
 	X(SOCK_REJECT, "sock_reject_no_backend")                       \
 	X(CT_REOPEN, "ct_reopen")                                      \
 	X(LOCAL_DELIVERY, "local_delivery") /* also counted: to a local pod's veth */ \
-	X(HAIRPIN, "hairpin")     /* a pod reached itself via a service */
+	X(HAIRPIN, "hairpin")     /* a pod reached itself via a service */ \
+	X(CT_LOST, "ct_lost_state") /* a TCP packet of a flow whose entries were gone: rebalanced */
 
 /* Drop reasons; X(enum suffix, CLI name). */
 #define BPFNET_DROP_LIST(X)                                          \
@@ -418,7 +504,7 @@ _Static_assert(sizeof(struct bpfnet_slot_key) == 8, "slot key layout");
 _Static_assert(sizeof(struct bpfnet_backend) == 8, "backend layout");
 _Static_assert(sizeof(struct bpfnet_revnat) == 8, "revnat layout");
 _Static_assert(sizeof(struct bpfnet_ct_key) == 16, "ct key layout");
-_Static_assert(sizeof(struct bpfnet_ct_value) == 32, "ct value layout");
+_Static_assert(sizeof(struct bpfnet_ct_value) == 40, "ct value layout");
 _Static_assert(sizeof(struct bpfnet_vip) == 8, "vip layout");
 _Static_assert(sizeof(struct bpfnet_frag_key) == 12, "frag key layout");
 _Static_assert(sizeof(struct bpfnet_frag_value) == 4, "frag value layout");

@@ -257,12 +257,21 @@ int main(int argc, char **argv)
 	while (a + 1 < argc && !strncmp(argv[a], "--", 2)) {
 		if (!strcmp(argv[a], "--pin-dir"))
 			pin_dir = argv[a + 1];
-		else if (!strcmp(argv[a], "--svc-max"))
+		else if (!strcmp(argv[a], "--svc-max")) {
+			/* as the agent's --max-services: what goes with each service */
 			sizes.max_entries[BPFNET_M_SVC] = (__u32)atoi(argv[a + 1]);
+			sizes.max_entries[BPFNET_M_REVNAT] = sizes.max_entries[BPFNET_M_SVC];
+			sizes.max_entries[BPFNET_M_VIP] = sizes.max_entries[BPFNET_M_SVC];
+			sizes.max_entries[BPFNET_M_SVC_NAME] = sizes.max_entries[BPFNET_M_SVC];
+		}
 		else if (!strcmp(argv[a], "--backend-max"))
 			sizes.max_entries[BPFNET_M_BACKEND] = (__u32)atoi(argv[a + 1]);
 		else if (!strcmp(argv[a], "--slot-max"))
 			sizes.max_entries[BPFNET_M_SLOT] = (__u32)atoi(argv[a + 1]);
+		else if (!strcmp(argv[a], "--ct-max")) {
+			sizes.max_entries[BPFNET_M_CT_TCP] = (__u32)atoi(argv[a + 1]);
+			sizes.max_entries[BPFNET_M_CT_ANY] = sizes.max_entries[BPFNET_M_CT_TCP];
+		}
 		else if (!strcmp(argv[a], "--revnat-max"))
 			sizes.max_entries[BPFNET_M_REVNAT] = (__u32)atoi(argv[a + 1]);
 		else

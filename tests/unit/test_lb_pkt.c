@@ -7,31 +7,6 @@
 
 #include "testutil.h"
 
-#define TCP_SYN 0x02
-#define TCP_ACK 0x10
-#define TCP_RST 0x04
-#define TCP_FIN 0x01
-
-static struct pkt_spec tcp_spec(uint32_t saddr, uint16_t sport, uint32_t daddr, uint16_t dport,
-				uint8_t flags)
-{
-	struct pkt_spec s = {
-		.saddr = saddr, .daddr = daddr, .sport = sport, .dport = dport,
-		.proto = IPPROTO_TCP, .tcp_flags = flags, .seq = 1000, .ack = flags & TCP_ACK ? 1 : 0,
-	};
-	return s;
-}
-
-static struct pkt_spec udp_spec(uint32_t saddr, uint16_t sport, uint32_t daddr, uint16_t dport,
-				const uint8_t *payload, size_t len)
-{
-	struct pkt_spec s = {
-		.saddr = saddr, .daddr = daddr, .sport = sport, .dport = dport,
-		.proto = IPPROTO_UDP, .payload = payload, .payload_len = len,
-	};
-	return s;
-}
-
 /* The packet we expect after DNAT/SNAT: the input rebuilt with the new
  * tuple, so every byte (incl. both checksums) is compared. */
 static void expect_rewritten(const struct tc_result *r, struct pkt_spec s, const char *what)
@@ -67,7 +42,7 @@ TEST(tcp_syn_to_vip_is_dnated_with_conntrack)
 	ASSERT_OK(ct_get(f, BACKEND(1), CLIENT, 8080, 40000, IPPROTO_TCP, BPFNET_CT_REPLY, &ct),
 		  "reply conntrack entry");
 	ASSERT_EQ(ct.svc_id, 7, "service in reply ct");
-	ASSERT_EQ(map_entries(f, BPFNET_M_CT), 2, "ct entries");
+	ASSERT_EQ(ct_entries(f), 2, "ct entries");
 	ASSERT_EQ(stat_packets(f, BPFNET_STAT_LB_NEW), 1, "lb_new counter");
 	ASSERT_EQ(stat_packets(f, BPFNET_STAT_LB_CT_HIT), 0, "ct_hit counter");
 }
@@ -117,6 +92,12 @@ TEST(reply_from_backend_is_reverse_nated)
 	s.sport = 80;
 	expect_rewritten(&r, s, "reverse-NATed SYN-ACK");
 	ASSERT_EQ(stat_packets(f, BPFNET_STAT_REVNAT), 1, "revnat counter");
+	ASSERT_OK(ct_get(f, BACKEND(1), CLIENT, 8080, 40002, IPPROTO_TCP, BPFNET_CT_REPLY, &ct), "ct");
+	ASSERT_TRUE(ct.flags & BPFNET_CT_F_SEEN_REPLY, "reply entry saw the reply");
+	/* the service entry learns of it from the client, whose ACK follows it */
+	s = tcp_spec(CLIENT, 40002, VIP, 80, TCP_ACK);
+	pkt_build(&in, &s);
+	run_tc(f, &in, &r);
 	ASSERT_OK(ct_get(f, CLIENT, VIP, 40002, 80, IPPROTO_TCP, BPFNET_CT_SERVICE, &ct), "ct");
 	ASSERT_TRUE(ct.flags & BPFNET_CT_F_SEEN_REPLY, "service entry learned of the reply");
 }
@@ -273,8 +254,9 @@ TEST(pod_reaching_itself_through_a_service_is_hairpinned)
 	s.daddr = BACKEND(1);
 	expect_rewritten(&r, s, "SYN-ACK from the VIP to the pod");
 	ASSERT_EQ(stat_packets(f, BPFNET_STAT_REVNAT), 1, "revnat counter");
-	ASSERT_OK(ct_get(f, BACKEND(1), VIP, 40000, 80, IPPROTO_TCP, BPFNET_CT_SERVICE, &ct), "ct");
-	ASSERT_TRUE(ct.flags & BPFNET_CT_F_SEEN_REPLY, "service entry learned of the reply");
+	ASSERT_OK(ct_get(f, BACKEND(1), BPFNET_HAIRPIN_ADDR, 8080, 40000, IPPROTO_TCP,
+			 BPFNET_CT_REPLY, &ct), "ct");
+	ASSERT_TRUE(ct.flags & BPFNET_CT_F_SEEN_REPLY, "reply entry saw the reply");
 
 	/* with the pod registered, both directions go straight back out of its veth */
 	memcpy(ep.pod_mac, mac, 6);
@@ -390,12 +372,13 @@ static void later_fragment(struct pkt_buf *out, struct pkt_spec s, const uint8_t
 TEST(fragments_follow_the_first_fragment)
 {
 	uint8_t payload[64];
-	struct pkt_spec s = udp_spec(CLIENT, 6000, VIP, 53, payload, 32);
+	struct pkt_spec s;
 	struct tc_result r;
 	struct pkt_buf in, second;
 
 	for (size_t i = 0; i < sizeof(payload); i++)
 		payload[i] = (uint8_t)i;
+	s = udp_spec(CLIENT, 6000, VIP, 53, payload, 32);
 	svc_set(f, VIP, 53, IPPROTO_UDP, 9, 4, 5300, 200);
 	s.ip_id = 0x4242;
 	s.frag_off = 0x2000; /* MF */
@@ -416,11 +399,11 @@ TEST(fragments_follow_the_first_fragment)
 
 	/* the flow's conntrack entry is gone (evicted): the rest of the
 	 * datagram has nowhere to go, and must not leave for the VIP */
-	ASSERT_EQ(map_entries(f, BPFNET_M_CT), 2, "service and reply entries");
+	ASSERT_EQ(ct_entries(f), 2, "service and reply entries");
 	struct bpfnet_ct_key k = { .saddr = htonl(CLIENT), .daddr = htonl(VIP), .sport = htons(6000),
 				   .dport = htons(53), .proto = IPPROTO_UDP,
 				   .dir = BPFNET_CT_SERVICE };
-	ASSERT_OK(bpf_map_delete_elem(f->maps.fd[BPFNET_M_CT], &k), "evict the flow");
+	ASSERT_OK(bpf_map_delete_elem(f->maps.fd[BPFNET_M_CT_ANY], &k), "evict the flow");
 	run_tc(f, &second, &r);
 	ASSERT_EQ(r.retval, TC_ACT_SHOT, "fragment of an evicted flow dropped");
 	ASSERT_EQ(drop_packets(f, BPFNET_DROP_FRAG_FIRST_UNSEEN), 1, "counted");
@@ -496,7 +479,7 @@ TEST(non_service_traffic_passes_untouched)
 	pkt_build(&in, &s);
 	run_tc(f, &in, &r);
 	ASSERT_MEM_EQ(r.out.data, in.data, in.len, "VIP on a port that is no service");
-	ASSERT_EQ(map_entries(f, BPFNET_M_CT), 0, "no conntrack for non-service flows");
+	ASSERT_EQ(ct_entries(f), 0, "no conntrack for non-service flows");
 	ASSERT_EQ(stat_packets(f, BPFNET_STAT_PASS), 2, "pass counter");
 }
 
@@ -544,7 +527,7 @@ TEST(truncated_and_invalid_headers_are_dropped)
 	ASSERT_EQ(r.retval, TC_ACT_SHOT, "TCP doff < 5");
 
 	ASSERT_EQ(drop_packets(f, BPFNET_DROP_MALFORMED), 4, "malformed drops");
-	ASSERT_EQ(map_entries(f, BPFNET_M_CT), 0, "nothing tracked");
+	ASSERT_EQ(ct_entries(f), 0, "nothing tracked");
 }
 
 /* Deterministic garbage: never a crash, never a conntrack entry. */
@@ -613,7 +596,7 @@ TEST(no_backend_tcp_gets_rst)
 	pkt_build(&in, &s);
 	run_tc(f, &in, &r);
 	ASSERT_EQ(r.retval, TC_ACT_SHOT, "a RST is never answered");
-	ASSERT_EQ(map_entries(f, BPFNET_M_CT), 0, "nothing tracked");
+	ASSERT_EQ(ct_entries(f), 0, "nothing tracked");
 }
 
 TEST(no_backend_udp_gets_port_unreachable)

@@ -19,10 +19,10 @@ TEST(maps_are_pinned_and_reopened_with_their_size)
 
 	snprintf(dir, sizeof(dir), "%s/sized", f->bpffs);
 	sizes.max_entries[BPFNET_M_SVC] = 1234;
-	sizes.max_entries[BPFNET_M_CT] = 4096;
+	sizes.max_entries[BPFNET_M_CT_TCP] = 4096;
 	ASSERT_OK(bpfnet_maps_open(&m2, dir, &sizes, BPFNET_MAPS_CREATE), "create sized");
 	ASSERT_EQ(m2.max_entries[BPFNET_M_SVC], 1234, "svc size");
-	ASSERT_EQ(m2.max_entries[BPFNET_M_CT], 4096, "ct size");
+	ASSERT_EQ(m2.max_entries[BPFNET_M_CT_TCP], 4096, "ct size");
 	ASSERT_EQ(m2.max_entries[BPFNET_M_BACKEND], BPFNET_DEFAULT_BACKEND_MAX, "default size");
 	for (int i = 0; i < BPFNET_M_COUNT; i++) {
 		char p[PATH_MAX];
@@ -520,7 +520,7 @@ static bool names_backend_7(const struct bpfnet_ct_key *k, const struct bpfnet_c
 	if (c->calls == 0)
 		c->first = *k;
 	else if (c->calls == 1)
-		bpf_map_update_elem(c->f->maps.fd[BPFNET_M_CT], &c->first, &moved, BPF_EXIST);
+		bpf_map_update_elem(c->f->maps.fd[BPFNET_M_CT_TCP], &c->first, &moved, BPF_EXIST);
 	c->calls++;
 	return v->backend_id == 7;
 }
@@ -534,12 +534,12 @@ TEST(ct_flush_spares_entries_reused_during_the_walk)
 	__u32 deleted = 0;
 
 	b.sport = 5;
-	ASSERT_OK(bpf_map_update_elem(f->maps.fd[BPFNET_M_CT], &a, &to7, BPF_ANY), "a -> 7");
-	ASSERT_OK(bpf_map_update_elem(f->maps.fd[BPFNET_M_CT], &b, &to7, BPF_ANY), "b -> 7");
+	ASSERT_OK(bpf_map_update_elem(f->maps.fd[BPFNET_M_CT_TCP], &a, &to7, BPF_ANY), "a -> 7");
+	ASSERT_OK(bpf_map_update_elem(f->maps.fd[BPFNET_M_CT_TCP], &b, &to7, BPF_ANY), "b -> 7");
 	ASSERT_OK(bpfnet_ct_flush(&f->maps, names_backend_7, &ctx, &deleted), "flush");
 	ASSERT_TRUE(ctx.calls >= 2, "both entries walked");
 	ASSERT_EQ(deleted, 1, "only the entry that still named backend 7");
-	ASSERT_OK(bpf_map_lookup_elem(f->maps.fd[BPFNET_M_CT], &ctx.first, &got),
+	ASSERT_OK(bpf_map_lookup_elem(f->maps.fd[BPFNET_M_CT_TCP], &ctx.first, &got),
 		  "the entry reused during the walk is kept");
 	ASSERT_EQ(got.backend_id, 8, "with its new backend");
 }

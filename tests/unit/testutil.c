@@ -3,7 +3,28 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <bpf/bpf.h>
+
+struct pkt_spec tcp_spec(uint32_t saddr, uint16_t sport, uint32_t daddr, uint16_t dport,
+			 uint8_t flags)
+{
+	struct pkt_spec s = {
+		.saddr = saddr, .daddr = daddr, .sport = sport, .dport = dport,
+		.proto = IPPROTO_TCP, .tcp_flags = flags, .seq = 1000, .ack = flags & TCP_ACK ? 1 : 0,
+	};
+	return s;
+}
+
+struct pkt_spec udp_spec(uint32_t saddr, uint16_t sport, uint32_t daddr, uint16_t dport,
+			 const uint8_t *payload, size_t len)
+{
+	struct pkt_spec s = {
+		.saddr = saddr, .daddr = daddr, .sport = sport, .dport = dport,
+		.proto = IPPROTO_UDP, .payload = payload, .payload_len = len,
+	};
+	return s;
+}
 
 struct bpfnet_svc_key svc_key(uint32_t vip, uint16_t port, uint8_t proto)
 {
@@ -38,12 +59,17 @@ void svc_set(struct fixture *f, uint32_t vip, uint16_t port, uint8_t proto, uint
 
 void run_tc(struct fixture *f, const struct pkt_buf *in, struct tc_result *r)
 {
+	run_tc_prog(f->lxc_fd, in, r);
+}
+
+void run_tc_prog(int prog_fd, const struct pkt_buf *in, struct tc_result *r)
+{
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in->data, .data_size_in = (__u32)in->len,
 		    .data_out = r->out.data, .data_size_out = sizeof(r->out.data), .repeat = 1);
 	int err;
 
 	memset(r, 0, sizeof(*r));
-	err = bpf_prog_test_run_opts(f->lxc_fd, &opts);
+	err = bpf_prog_test_run_opts(prog_fd, &opts);
 	if (err)
 		FAIL("BPF_PROG_TEST_RUN: %s", strerror(errno));
 	r->retval = (int)opts.retval;
@@ -71,7 +97,7 @@ int ct_get(struct fixture *f, uint32_t saddr, uint32_t daddr, uint16_t sport, ui
 		.dport = htons(dport), .proto = proto, .dir = dir,
 	};
 
-	return bpf_map_lookup_elem(f->maps.fd[BPFNET_M_CT], &k, val) ? -errno : 0;
+	return bpfnet_ct_lookup(&f->maps, &k, val);
 }
 
 void small_maps_open(struct fixture *f, struct bpfnet_maps *m, const char *name,
@@ -94,6 +120,11 @@ void maps_reopen(struct bpfnet_maps *m)
 	ASSERT_OK(bpfnet_maps_open(m, dir, NULL, BPFNET_MAPS_CREATE), "maps reopened");
 	for (int i = 0; i < BPFNET_M_COUNT; i++)
 		ASSERT_EQ(m->created[i], false, "a pinned map is reused, not created");
+}
+
+unsigned int ct_entries(struct fixture *f)
+{
+	return map_entries(f, BPFNET_M_CT_TCP) + map_entries(f, BPFNET_M_CT_ANY);
 }
 
 unsigned int map_entries(struct fixture *f, enum bpfnet_map_id id)

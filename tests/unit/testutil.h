@@ -11,6 +11,17 @@
 #define CLIENT IP4(10, 244, 0, 5)
 #define BACKEND(n) IP4(10, 244, 1, (n))
 
+#define TCP_SYN 0x02
+#define TCP_ACK 0x10
+#define TCP_RST 0x04
+#define TCP_FIN 0x01
+
+/* A TCP segment / UDP datagram between the given ends (host byte order). */
+struct pkt_spec tcp_spec(uint32_t saddr, uint16_t sport, uint32_t daddr, uint16_t dport,
+			 uint8_t flags);
+struct pkt_spec udp_spec(uint32_t saddr, uint16_t sport, uint32_t daddr, uint16_t dport,
+			 const uint8_t *payload, size_t len);
+
 struct tc_result {
 	int retval;
 	struct pkt_buf out;
@@ -24,6 +35,8 @@ struct bpfnet_svc_key svc_key(uint32_t vip, uint16_t port, uint8_t proto);
 
 /* Run from_container on @in once. */
 void run_tc(struct fixture *f, const struct pkt_buf *in, struct tc_result *r);
+/* The same with another tc program (e.g. one loaded on small maps). */
+void run_tc_prog(int prog_fd, const struct pkt_buf *in, struct tc_result *r);
 
 uint64_t stat_packets(struct fixture *f, unsigned int idx);
 uint64_t drop_packets(struct fixture *f, enum bpfnet_drop_reason reason);
@@ -32,6 +45,8 @@ uint64_t drop_packets(struct fixture *f, enum bpfnet_drop_reason reason);
 int ct_get(struct fixture *f, uint32_t saddr, uint32_t daddr, uint16_t sport, uint16_t dport,
 	   uint8_t proto, uint8_t dir, struct bpfnet_ct_value *val);
 unsigned int map_entries(struct fixture *f, enum bpfnet_map_id id);
+/* entries of both conntrack tables */
+unsigned int ct_entries(struct fixture *f);
 /* Open @m's pins again, as a restarted agent does. */
 void maps_reopen(struct bpfnet_maps *m);
 /* A second set of maps pinned in <bpffs>/@name, map @id holding only @size

@@ -111,6 +111,10 @@ typedef void (*listing_row_fn)(struct listing *l, const void *key, const void *v
 /* Open the maps, collect and sort map @id, render every row, print. */
 int cli_list_map(struct cli *c, enum bpfnet_map_id id, bool u32_key, int ncols,
 		 const char *const *headers, listing_row_fn row, void *ctx, const char *what);
+/* The same over several maps, one after the other (e.g. both conntrack tables). */
+int cli_list_maps(struct cli *c, const enum bpfnet_map_id *ids, size_t n_ids, bool u32_key,
+		  int ncols, const char *const *headers, listing_row_fn row, void *ctx,
+		  const char *what);
 
 /* "now" on the clock conntrack uses (bpf_ktime_get_coarse_ns():
  * CLOCK_MONOTONIC_COARSE), for ages and expiry. */

@@ -86,7 +86,8 @@ struct ct_view {
 
 static void fmt_ct_flags(char *buf, size_t len, __u16 flags)
 {
-	snprintf(buf, len, "%s%s%s%s%s", flags & BPFNET_CT_F_SEEN_REPLY ? "replied " : "",
+	snprintf(buf, len, "%s%s%s%s%s%s", flags & BPFNET_CT_F_SEEN_REPLY ? "replied " : "",
+		 flags & BPFNET_CT_F_ESTABLISHED ? "established " : "",
 		 flags & BPFNET_CT_F_FIN_FWD ? "fin-fwd " : "",
 		 flags & BPFNET_CT_F_FIN_REV ? "fin-rev " : "", flags & BPFNET_CT_F_RST ? "rst " : "",
 		 flags & BPFNET_CT_F_HAIRPIN ? "hairpin " : "");
@@ -107,7 +108,7 @@ static void ct_row(struct listing *l, const void *key, const void *val)
 	const struct bpfnet_ct_value *v = val;
 	const struct ct_view *view = l->ctx;
 	const char *dir = k->dir == BPFNET_CT_SERVICE ? "service" : "reply";
-	char src[40], dst[40], backend[16], svc[16], flags[48], age[16], idle[16];
+	char src[40], dst[40], backend[16], svc[16], flags[64], age[16], idle[16];
 
 	if (!ct_matches(k, v, view->f))
 		return;
@@ -145,7 +146,8 @@ static int cmd_ct_list(struct cli *c, int argc, char **argv)
 
 	if ((err = parse_ct_filter(c, argc, argv, &f)))
 		return err;
-	return cli_list_map(c, BPFNET_M_CT, false, 9, headers, ct_row, &view, "read conntrack");
+	static const enum bpfnet_map_id tables[] = { BPFNET_M_CT_TCP, BPFNET_M_CT_ANY };
+	return cli_list_maps(c, tables, 2, false, 9, headers, ct_row, &view, "read conntrack");
 }
 
 static int cmd_ct_flush(struct cli *c, int argc, char **argv)

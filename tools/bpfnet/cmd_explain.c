@@ -77,15 +77,12 @@ static void explain_non_service(struct explain *x)
 	struct bpfnet_ct_key k = { .saddr = x->src, .daddr = x->dst, .sport = x->sport,
 				   .dport = x->dport, .proto = x->proto, .dir = BPFNET_CT_REPLY };
 	struct bpfnet_ct_value ct;
-	struct bpfnet_revnat rn;
 
 	step(x, "service", "no service at this destination");
-	if (x->sport &&
-	    !bpf_map_lookup_elem(x->c->maps.fd[BPFNET_M_CT], &k, &ct) &&
-	    !bpf_map_lookup_elem(x->c->maps.fd[BPFNET_M_REVNAT], &ct.svc_id, &rn)) {
+	if (x->sport && !bpfnet_ct_lookup(&x->c->maps, &k, &ct)) {
 		char vip[40];
 
-		fmt_addr_port(vip, sizeof(vip), rn.addr, rn.port);
+		fmt_addr_port(vip, sizeof(vip), ct.rev_addr, ct.rev_port);
 		step(x, "reverse nat", "reply of a translated flow (service %u): source becomes %s",
 		     ct.svc_id, vip);
 		if (x->doc) {
@@ -131,7 +128,6 @@ static void explain_service(struct explain *x, const struct bpfnet_svc_value *sv
 	char name[BPFNET_SVC_NAME_LEN], flags[128], vip[40];
 	struct bpfnet_ct_value ct;
 	struct bpfnet_backend be;
-	struct bpfnet_revnat rn;
 
 	bpfnet_service_name_get(&x->c->maps, svc->id, name, sizeof(name));
 	fmt_svc_flags(flags, sizeof(flags), svc->flags);
@@ -156,9 +152,8 @@ static void explain_service(struct explain *x, const struct bpfnet_svc_value *sv
 	step(x, "socket lb", "in the socket-LB cgroup, connect()/sendmsg() go straight to a "
 			     "backend chosen then; no packet carries the VIP");
 
-	if (x->sport && !bpf_map_lookup_elem(x->c->maps.fd[BPFNET_M_CT], &k, &ct)) {
-		__u64 idle = cli_now_coarse_ns() - ct.last_seen_ns;
-		bool expired = idle > (__u64)bpfnet_ct_lifetime_s(x->proto, ct.flags) * 1000000000ull;
+	if (x->sport && !bpfnet_ct_lookup(&x->c->maps, &k, &ct)) {
+		bool expired = !bpfnet_ct_alive(&x->c->maps, &k, &ct, cli_now_coarse_ns());
 		bool named = !bpfnet_backend_get(&x->c->maps, ct.backend_id, &be);
 		__be16 port = 0;
 		__be32 to = bpfnet_ct_backend(&ct, x->proto, named ? &be : NULL, &port);
@@ -178,10 +173,10 @@ static void explain_service(struct explain *x, const struct bpfnet_svc_value *sv
 				cJSON_AddStringToObject(x->doc, "verdict", "translate");
 				cJSON_AddItemToObject(x->doc, "backend", json_backend(ct.backend_id, &be));
 			}
-			if (!bpf_map_lookup_elem(x->c->maps.fd[BPFNET_M_REVNAT], &svc->id, &rn)) {
+			{
 				char from[40];
 
-				fmt_addr_port(from, sizeof(from), rn.addr, rn.port);
+				fmt_addr_port(from, sizeof(from), ct.rev_addr, ct.rev_port);
 				step(x, "reverse nat", "replies from %s appear to come from %s", addr, from);
 			}
 			explain_delivery(x, be.addr);

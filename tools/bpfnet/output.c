@@ -379,8 +379,9 @@ void kv_free(struct kv_list *l)
 	memset(l, 0, sizeof(*l));
 }
 
-int cli_list_map(struct cli *c, enum bpfnet_map_id id, bool u32_key, int ncols,
-		 const char *const *headers, listing_row_fn row, void *ctx, const char *what)
+int cli_list_maps(struct cli *c, const enum bpfnet_map_id *ids, size_t n_ids, bool u32_key,
+		  int ncols, const char *const *headers, listing_row_fn row, void *ctx,
+		  const char *what)
 {
 	struct listing l = { .c = c, .ctx = ctx };
 	struct kv_list kv;
@@ -388,15 +389,26 @@ int cli_list_map(struct cli *c, enum bpfnet_map_id id, bool u32_key, int ncols,
 
 	if (cli_open_maps(c))
 		return EXIT_ERR;
-	err = kv_collect(c, id, u32_key, &kv);
-	if (err)
-		return cli_maps_error(c, err, what);
 	l.arr = c->json ? cJSON_CreateArray() : NULL;
 	table_init(&l.t, ncols, headers);
-	for (size_t i = 0; i < kv.n; i++)
-		row(&l, kv_key(&kv, i), kv_val(&kv, i));
-	kv_free(&kv);
+	for (size_t m = 0; m < n_ids; m++) {
+		err = kv_collect(c, ids[m], u32_key, &kv);
+		if (err) {
+			cJSON_Delete(l.arr);
+			table_free(&l.t);
+			return cli_maps_error(c, err, what);
+		}
+		for (size_t i = 0; i < kv.n; i++)
+			row(&l, kv_key(&kv, i), kv_val(&kv, i));
+		kv_free(&kv);
+	}
 	return cli_emit(l.arr, &l.t);
+}
+
+int cli_list_map(struct cli *c, enum bpfnet_map_id id, bool u32_key, int ncols,
+		 const char *const *headers, listing_row_fn row, void *ctx, const char *what)
+{
+	return cli_list_maps(c, &id, 1, u32_key, ncols, headers, row, ctx, what);
 }
 
 __u64 cli_now_coarse_ns(void)
