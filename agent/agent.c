@@ -52,7 +52,46 @@ static void published(struct agent *a, size_t n, double since)
 	for (size_t i = 0; i < n; i++)
 		record_latency(&a->metrics, latency);
 	if (a->synced)
-		reconcile_flush_freed(&a->rec);
+		agent_flush_freed(a);
+}
+
+void agent_flush_freed(struct agent *a)
+{
+	struct ct_ids ids;
+	unsigned long ticket;
+
+	reconcile_release(&a->rec, ct_worker_done(&a->ct));
+	reconcile_freed(&a->rec, &ids);
+	if (!ids.n_svc && !ids.n_be)
+		return;
+	ticket = ct_worker_flush(&a->ct, &ids);
+	if (ticket) /* else they stay pending: queued with the next ones */
+		reconcile_freed_queued(&a->rec, ticket);
+}
+
+/* A frontend went: services it had turned away may take it now. */
+static void resync_conflicted(struct agent *a)
+{
+	char (*keys)[OBJECT_KEY_MAX];
+	size_t n = 0;
+
+	if (!a->rec.frontend_freed || !a->rec.conflicted.count)
+		return;
+	a->rec.frontend_freed = false;
+	keys = calloc(a->rec.conflicted.count, sizeof(*keys));
+	if (!keys)
+		return;
+	htab_for_each(&a->rec.conflicted, e, i) {
+		if (e->key_len >= OBJECT_KEY_MAX)
+			continue;
+		memcpy(keys[n], e->key, e->key_len);
+		keys[n++][e->key_len] = '\0';
+	}
+	for (size_t i = 0; i < n; i++) {
+		log_msg(LOG_INFO, "retrying a refused service", "service=%s", keys[i]);
+		sync_one(a, keys[i]);
+	}
+	free(keys);
 }
 
 void agent_publish(struct agent *a, const struct affected *aff, double since)
@@ -62,6 +101,7 @@ void agent_publish(struct agent *a, const struct affected *aff, double since)
 	reconcile_bulk_begin(&a->rec);
 	for (size_t i = 0; i < aff->n; i++)
 		sync_one(a, aff->keys[i]);
+	resync_conflicted(a);
 	reconcile_bulk_end(&a->rec);
 	published(a, aff->n, since);
 }
@@ -87,7 +127,7 @@ void agent_publish_all(struct agent *a, double since)
 void agent_full_sync_done(struct agent *a)
 {
 	reconcile_sweep_adopted(&a->rec);
-	reconcile_flush_freed(&a->rec);
+	agent_flush_freed(a);
 	a->metrics.full_syncs++;
 	a->synced = true;
 	agent_check_ready(a);
@@ -100,6 +140,24 @@ void agent_check_ready(struct agent *a)
 	a->ready = true;
 	log_msg(LOG_INFO, "ready", "frontends=%zu backends=%zu adopted=%zu",
 		reconciler_frontends(&a->rec), reconciler_backends(&a->rec), a->rec.adopted);
+}
+
+void agent_nodes_listed(struct agent *a)
+{
+	bool known = htab_get_str(&a->store.nodes, a->cfg.node_name) != NULL;
+
+	if (known) {
+		a->own_node_missing_logged = false;
+		return;
+	}
+	if (a->own_node_missing_logged)
+		return;
+	a->own_node_missing_logged = true;
+	log_msg(LOG_ERROR, "this node has no Node object",
+		"node=%s from=%s nodes=%zu hint=\"the CNI plugin cannot give pods addresses until it "
+		"exists; set --node-name or NODE_NAME to the name kubectl get nodes shows\"",
+		a->cfg.node_name, a->cfg.node_name_from ? a->cfg.node_name_from : "?",
+		a->store.nodes.count);
 }
 
 /* <state-dir>/node.json, replaced atomically: {"name", "podCIDRs": [...]}.

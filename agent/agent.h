@@ -7,8 +7,10 @@
 #include <sys/stat.h>
 
 #include "apply.h"
+#include "conntrack.h"
 #include "datapath.h"
 #include "htab.h"
+#include "http.h"
 #include "kube_watch.h"
 #include "log.h"
 #include "maps.h"
@@ -23,12 +25,16 @@ struct agent_config {
 	char cgroup[4096]; /* "none": no socket LB */
 	char http_addr[128];
 	char node_name[256];
+	const char *node_name_from;    /* "flag", "NODE_NAME" or "hostname" */
 	char serviceaccount_dir[4096]; /* in-cluster credentials */
 	char state_dir[4096];          /* files the CNI plugin reads (node.json) */
 	unsigned k8s_page_size;        /* list page size (limit) */
 	unsigned k8s_watch_timeout_s;  /* timeoutSeconds asked of each watch */
+	unsigned ct_gc_interval_s;     /* a full conntrack sweep this often */
+	bool k8s_insecure_http;        /* accept an http:// API server */
 	enum log_level log_level;
 	struct bpfnet_map_sizes sizes; /* 0 = the library's default */
+	bool ct_other_sized;           /* --max-conntrack-other given */
 };
 
 /* event-to-map latency buckets, seconds */
@@ -59,10 +65,12 @@ struct agent {
 	struct file_source file;
 	struct kube_source kube;
 	struct datapath_loader loader;
-	int http_fd;
+	struct ct_worker ct;  /* conntrack sweeps, in their own thread */
+	struct http_server http;
 	bool synced;          /* first full sync done */
 	bool datapath_loaded; /* programs loaded, pinned and attached */
 	bool ready;           /* both: /readyz says so */
+	bool own_node_missing_logged;
 	volatile int *stop;
 };
 
@@ -73,6 +81,9 @@ struct agent {
 void agent_publish(struct agent *a, const struct affected *aff, double since);
 /* The same for every cached service (a first sync: no list of keys held). */
 void agent_publish_all(struct agent *a, double since);
+/* Hand ids freed since the last call to the conntrack worker, and make
+ * those of finished flushes reusable. */
+void agent_flush_freed(struct agent *a);
 /* After a complete view of the cluster: sweep what nothing claims. */
 void agent_full_sync_done(struct agent *a);
 /* Ready once synced and the datapath is loaded: logs it the first time. */
@@ -80,13 +91,12 @@ void agent_check_ready(struct agent *a);
 double agent_now(void);
 /* Our own Node changed: publish its pod CIDRs for the CNI plugin. */
 void agent_own_node_changed(struct agent *a, const struct node *n);
+/* A complete list of Nodes arrived: say so when ours is not among them. */
+void agent_nodes_listed(struct agent *a);
 
 /* services file: re-read when it changed */
 int file_source_poll(struct agent *a);
 void file_source_free(struct file_source *f);
 
-/* HTTP: /healthz, /readyz, /metrics */
-int http_listen(const char *addr);
-void http_serve_one(struct agent *a);
 
 #endif

@@ -1,211 +1,238 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-/* /healthz, /readyz and /metrics (Prometheus text format 0.0.4). */
+/* /healthz, /readyz and /metrics over non-blocking sockets. */
+#include "http.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <netinet/in.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/time.h>
 #include <unistd.h>
-#include <bpf/bpf.h>
 
 #include "agent.h"
 
-int http_listen(const char *addr)
+/* From accept to the last byte of the answer; a client that takes longer
+ * (or never sends its request) is dropped. */
+#define HTTP_DEADLINE_S 2.0
+
+int http_server_open(struct http_server *h, const char *addr)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET };
-	char host[64];
+	char host[64], *end;
 	const char *colon = strrchr(addr, ':');
+	unsigned long port;
 	int fd, one = 1;
 
+	memset(h, 0, sizeof(*h));
+	h->listen_fd = -1;
+	for (int i = 0; i < HTTP_CONNS_MAX; i++)
+		h->conns[i].fd = -1;
 	if (!colon || (size_t)(colon - addr) >= sizeof(host))
 		return -EINVAL;
 	memcpy(host, addr, (size_t)(colon - addr));
 	host[colon - addr] = '\0';
-	if (inet_pton(AF_INET, host, &sa.sin_addr) != 1)
+	port = strtoul(colon + 1, &end, 10);
+	if (inet_pton(AF_INET, host, &sa.sin_addr) != 1 || !colon[1] || *end || port > 65535)
 		return -EINVAL;
-	sa.sin_port = htons((unsigned short)atoi(colon + 1));
+	sa.sin_port = htons((unsigned short)port);
 	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || listen(fd, 16)) {
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || listen(fd, 64)) {
 		int err = -errno;
 
 		close(fd);
 		return err;
 	}
-	return fd;
+	h->listen_fd = fd;
+	return 0;
 }
 
-struct buf {
-	char *p;
-	size_t n, cap;
-};
-
-static void bprintf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void bprintf(struct buf *b, const char *fmt, ...)
+static void conn_close(struct http_conn *c)
 {
-	va_list ap;
-	int n;
-
-	for (;;) {
-		va_start(ap, fmt);
-		n = vsnprintf(b->p + b->n, b->cap - b->n, fmt, ap);
-		va_end(ap);
-		if (n < 0)
-			return;
-		if (b->n + (size_t)n < b->cap) {
-			b->n += (size_t)n;
-			return;
-		}
-		size_t cap = (b->cap + (size_t)n) * 2;
-		char *p = realloc(b->p, cap);
-
-		if (!p)
-			return;
-		b->p = p;
-		b->cap = cap;
-	}
+	if (c->fd >= 0)
+		close(c->fd);
+	free(c->resp);
+	memset(c, 0, sizeof(*c));
+	c->fd = -1;
 }
 
-const double latency_bounds[LATENCY_BUCKETS] = { 0.0001, 0.0005, 0.001, 0.002, 0.005,
-						 0.01,   0.05,   0.1,   0.5,   1.0 };
-
-static void metrics(struct agent *a, struct buf *b)
+void http_server_close(struct http_server *h)
 {
-	const struct agent_metrics *m = &a->metrics;
-	const struct reconcile_stats *r = &a->rec.stats;
-	unsigned long cum = 0;
-
-	bprintf(b, "# HELP bpfnet_ready 1 after the first full sync.\n# TYPE bpfnet_ready gauge\n"
-		   "bpfnet_ready %d\n", a->ready);
-	bprintf(b, "# HELP bpfnet_objects Kubernetes objects in the agent's cache.\n"
-		   "# TYPE bpfnet_objects gauge\n"
-		   "bpfnet_objects{kind=\"service\"} %zu\nbpfnet_objects{kind=\"endpointslice\"} %zu\n"
-		   "bpfnet_objects{kind=\"node\"} %zu\n",
-		a->store.services.count, a->store.slices.count, a->store.nodes.count);
-	bprintf(b, "# HELP bpfnet_rejected_objects_total Objects refused as malformed.\n"
-		   "# TYPE bpfnet_rejected_objects_total counter\n"
-		   "bpfnet_rejected_objects_total{kind=\"service\"} %lu\n"
-		   "bpfnet_rejected_objects_total{kind=\"endpointslice\"} %lu\n"
-		   "bpfnet_rejected_objects_total{kind=\"other\"} %lu\n",
-		m->rejected_services, m->rejected_slices, m->rejected_other);
-	bprintf(b, "# HELP bpfnet_frontends Service frontends in the datapath.\n"
-		   "# TYPE bpfnet_frontends gauge\nbpfnet_frontends %zu\n"
-		   "# HELP bpfnet_backends Backends in the datapath.\n"
-		   "# TYPE bpfnet_backends gauge\nbpfnet_backends %zu\n",
-		reconciler_frontends(&a->rec), reconciler_backends(&a->rec));
-	bprintf(b, "# HELP bpfnet_syncs_total Full syncs and per-service syncs.\n"
-		   "# TYPE bpfnet_syncs_total counter\n"
-		   "bpfnet_syncs_total{kind=\"full\"} %lu\nbpfnet_syncs_total{kind=\"service\"} %lu\n",
-		m->full_syncs, m->service_syncs);
-	bprintf(b, "# HELP bpfnet_map_writes_total Datapath map operations.\n"
-		   "# TYPE bpfnet_map_writes_total counter\n"
-		   "bpfnet_map_writes_total{op=\"service_write\"} %lu\n"
-		   "bpfnet_map_writes_total{op=\"service_delete\"} %lu\n"
-		   "bpfnet_map_writes_total{op=\"backend_write\"} %lu\n"
-		   "bpfnet_map_writes_total{op=\"backend_delete\"} %lu\n",
-		r->service_writes, r->service_deletes, r->backend_writes, r->backend_deletes);
-	bprintf(b, "# HELP bpfnet_map_errors_total Failed map writes, by cause.\n"
-		   "# TYPE bpfnet_map_errors_total counter\n"
-		   "bpfnet_map_errors_total{cause=\"map_full\"} %lu\n"
-		   "bpfnet_map_errors_total{cause=\"other\"} %lu\n"
-		   "bpfnet_map_errors_total{cause=\"frontend_conflict\"} %lu\n",
-		r->map_full, r->write_errors, r->conflicts);
-	bprintf(b, "# HELP bpfnet_conntrack_flushed_total Conntrack entries of removed backends.\n"
-		   "# TYPE bpfnet_conntrack_flushed_total counter\n"
-		   "bpfnet_conntrack_flushed_total %lu\n", r->ct_flushed);
-	bprintf(b, "# HELP bpfnet_source_errors_total Unreadable or unparsable input.\n"
-		   "# TYPE bpfnet_source_errors_total counter\nbpfnet_source_errors_total %lu\n"
-		   "# HELP bpfnet_api_errors_total Kubernetes API errors.\n"
-		   "# TYPE bpfnet_api_errors_total counter\nbpfnet_api_errors_total %lu\n"
-		   "# HELP bpfnet_api_reconnects_total Watch reconnects.\n"
-		   "# TYPE bpfnet_api_reconnects_total counter\nbpfnet_api_reconnects_total %lu\n"
-		   "# HELP bpfnet_api_relists_total Full lists after 410 Gone.\n"
-		   "# TYPE bpfnet_api_relists_total counter\nbpfnet_api_relists_total %lu\n"
-		   "# HELP bpfnet_api_watch_events_total Watch events received.\n"
-		   "# TYPE bpfnet_api_watch_events_total counter\nbpfnet_api_watch_events_total %lu\n",
-		m->source_errors, m->api_errors, m->api_reconnects, m->api_relists, m->api_events);
-
-	bprintf(b, "# HELP bpfnet_map_entries Entries per map.\n# TYPE bpfnet_map_entries gauge\n");
-	for (int id = 0; id < BPFNET_M_COUNT; id++) {
-		__u32 n = 0;
-
-		if (bpfnet_map_iterable(id) && !bpfnet_map_count(&a->maps, id, &n))
-			bprintf(b, "bpfnet_map_entries{map=\"%s\"} %u\n", bpfnet_map_name(id), n);
-	}
-	bprintf(b, "# HELP bpfnet_map_capacity Capacity per map.\n# TYPE bpfnet_map_capacity gauge\n");
-	for (int id = 0; id < BPFNET_M_COUNT; id++)
-		bprintf(b, "bpfnet_map_capacity{map=\"%s\"} %u\n", bpfnet_map_name(id),
-			a->maps.max_entries[id]);
-
-	bprintf(b, "# HELP bpfnet_event_to_map_seconds From seeing a change to its map write.\n"
-		   "# TYPE bpfnet_event_to_map_seconds histogram\n");
-	for (int i = 0; i < LATENCY_BUCKETS; i++) {
-		cum += m->latency_count[i];
-		bprintf(b, "bpfnet_event_to_map_seconds_bucket{le=\"%g\"} %lu\n", latency_bounds[i], cum);
-	}
-	cum += m->latency_count[LATENCY_BUCKETS];
-	bprintf(b, "bpfnet_event_to_map_seconds_bucket{le=\"+Inf\"} %lu\n"
-		   "bpfnet_event_to_map_seconds_sum %.9f\nbpfnet_event_to_map_seconds_count %lu\n",
-		cum, m->latency_sum, m->latency_n);
+	for (int i = 0; i < HTTP_CONNS_MAX; i++)
+		conn_close(&h->conns[i]);
+	if (h->listen_fd >= 0)
+		close(h->listen_fd);
+	h->listen_fd = -1;
 }
 
-static void respond(int fd, int code, const char *type, const char *body, size_t len)
+size_t http_server_pollfds(const struct http_server *h, struct pollfd *fds, size_t max)
 {
+	size_t n = 0;
+
+	if (h->listen_fd >= 0 && n < max)
+		fds[n++] = (struct pollfd){ .fd = h->listen_fd, .events = POLLIN };
+	for (int i = 0; i < HTTP_CONNS_MAX && n < max; i++) {
+		const struct http_conn *c = &h->conns[i];
+
+		if (c->fd >= 0)
+			fds[n++] = (struct pollfd){ .fd = c->fd, .events = c->resp ? POLLOUT : POLLIN };
+	}
+	return n;
+}
+
+static void respond(struct http_conn *c, int code, const char *type, const char *body, size_t len)
+{
+	const char *reason = code == 200 ? "OK" : code == 503 ? "Service Unavailable" :
+			     code == 400 ? "Bad Request" : code == 405 ? "Method Not Allowed" :
+			     "Not Found";
 	char head[256];
 	int n = snprintf(head, sizeof(head),
 			 "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-			 "Connection: close\r\n\r\n",
-			 code, code == 200 ? "OK" : code == 503 ? "Service Unavailable" : "Not Found",
-			 type, len);
+			 "Connection: close\r\n\r\n", code, reason, type, len);
 
-	if (write(fd, head, (size_t)n) == n && len)
-		(void)!write(fd, body, len);
+	c->resp = malloc((size_t)n + len);
+	if (!c->resp) {
+		conn_close(c);
+		return;
+	}
+	memcpy(c->resp, head, (size_t)n);
+	memcpy(c->resp + n, body, len);
+	c->resp_len = (size_t)n + len;
+	c->resp_off = 0;
 }
 
-/* One request per connection; a client gets 1 s to send its request line. */
-void http_serve_one(struct agent *a)
+static void answer(struct agent *a, struct http_conn *c)
 {
-	struct timeval tv = { .tv_sec = 1 };
-	char req[2048], path[256];
-	ssize_t n;
-	int fd = accept4(a->http_fd, NULL, NULL, SOCK_CLOEXEC);
+	char method[8], path[256];
 
-	if (fd < 0)
+	if (sscanf(c->req, "%7s %255s", method, path) != 2) {
+		respond(c, 400, "text/plain", "bad request\n", 12);
 		return;
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	n = read(fd, req, sizeof(req) - 1);
-	if (n <= 0 || sscanf((req[n] = '\0', req), "GET %255s", path) != 1) {
-		close(fd);
+	}
+	if (strcmp(method, "GET") && strcmp(method, "HEAD")) {
+		respond(c, 405, "text/plain", "only GET\n", 9);
 		return;
 	}
 	if (!strcmp(path, "/healthz")) {
-		respond(fd, 200, "text/plain", "ok\n", 3);
+		respond(c, 200, "text/plain", "ok\n", 3);
 	} else if (!strcmp(path, "/readyz")) {
 		if (a->ready)
-			respond(fd, 200, "text/plain", "ready\n", 6);
+			respond(c, 200, "text/plain", "ready\n", 6);
 		else
-			respond(fd, 503, "text/plain", "not synced yet\n", 15);
+			respond(c, 503, "text/plain", "not synced yet\n", 15);
 	} else if (!strcmp(path, "/metrics")) {
-		struct buf b = { .cap = 8192 };
+		struct buf b = { .cap = 16384 };
 
 		b.p = malloc(b.cap);
-		if (b.p) {
-			b.p[0] = '\0';
-			metrics(a, &b);
-			respond(fd, 200, "text/plain; version=0.0.4", b.p, b.n);
-			free(b.p);
+		if (!b.p) {
+			conn_close(c);
+			return;
 		}
+		b.p[0] = '\0';
+		metrics_render(a, &b);
+		respond(c, 200, "text/plain; version=0.0.4", b.p, b.n);
+		free(b.p);
 	} else {
-		respond(fd, 404, "text/plain", "not found\n", 10);
+		respond(c, 404, "text/plain", "not found\n", 10);
 	}
-	close(fd);
+}
+
+/* Read what has arrived; answer once the request line and headers are in. */
+static void conn_read(struct agent *a, struct http_conn *c)
+{
+	ssize_t n = read(c->fd, c->req + c->req_len, sizeof(c->req) - 1 - c->req_len);
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		conn_close(c);
+		return;
+	}
+	c->req_len += (size_t)n;
+	c->req[c->req_len] = '\0';
+	/* the request line is all we use; a client that sends headers
+	 * without an end still gets its answer when the buffer is full */
+	if (strstr(c->req, "\r\n\r\n") || strstr(c->req, "\n\n") ||
+	    c->req_len == sizeof(c->req) - 1)
+		answer(a, c);
+}
+
+static void conn_write(struct http_conn *c)
+{
+	ssize_t n = send(c->fd, c->resp + c->resp_off, c->resp_len - c->resp_off, MSG_NOSIGNAL);
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		conn_close(c);
+		return;
+	}
+	c->resp_off += (size_t)n;
+	if (c->resp_off == c->resp_len)
+		conn_close(c);
+}
+
+static void accept_all(struct http_server *h, double now)
+{
+	for (;;) {
+		struct http_conn *slot = NULL;
+		int fd = accept4(h->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd < 0)
+			return;
+		for (int i = 0; i < HTTP_CONNS_MAX && !slot; i++)
+			if (h->conns[i].fd < 0)
+				slot = &h->conns[i];
+		if (!slot) {
+			/* all busy: the newcomer is turned away, the others keep going */
+			h->refused++;
+			close(fd);
+			continue;
+		}
+		slot->fd = fd;
+		slot->deadline = now + HTTP_DEADLINE_S;
+		slot->req_len = 0;
+		h->requests++;
+	}
+}
+
+void http_server_step(struct agent *a, struct http_server *h, const struct pollfd *fds, size_t n)
+{
+	double now = agent_now();
+
+	for (size_t i = 0; i < n; i++) {
+		struct http_conn *c = NULL;
+
+		if (!fds[i].revents)
+			continue;
+		if (fds[i].fd == h->listen_fd) {
+			accept_all(h, now);
+			continue;
+		}
+		for (int j = 0; j < HTTP_CONNS_MAX && !c; j++)
+			if (h->conns[j].fd == fds[i].fd)
+				c = &h->conns[j];
+		if (!c)
+			continue; /* closed meanwhile */
+		if (fds[i].revents & (POLLERR | POLLNVAL)) {
+			conn_close(c);
+			continue;
+		}
+		if (c->resp)
+			conn_write(c);
+		else
+			conn_read(a, c);
+		/* a small answer usually goes out at once */
+		if (c->fd >= 0 && c->resp && c->resp_off == 0)
+			conn_write(c);
+	}
+	for (int j = 0; j < HTTP_CONNS_MAX; j++)
+		if (h->conns[j].fd >= 0 && now > h->conns[j].deadline) {
+			h->timeouts++;
+			conn_close(&h->conns[j]);
+		}
 }

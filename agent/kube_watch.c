@@ -9,6 +9,7 @@
 #include <bpfnet/names.h>
 
 #include "agent.h"
+#include "http.h"
 
 #define WATCH_EVENT_MAX (64u << 20) /* one object; etcd's own limit is 1.5 MiB */
 #define LIST_PAGE_MAX (512u << 20)
@@ -17,6 +18,7 @@
 #define CONNECT_TIMEOUT_MS 10000
 #define BACKOFF_BASE_S 0.2
 #define BACKOFF_MAX_S 30.0
+#define RETRY_AFTER_MAX_S 600 /* a Retry-After beyond this is a mistake */
 
 static const char *const kind_path[KIND_COUNT] = {
 	[KIND_SERVICE] = "/api/v1/services",
@@ -202,6 +204,10 @@ static void fail_request(struct kube_watch *w, const char *why)
 	if (delay > BACKOFF_MAX_S)
 		delay = BACKOFF_MAX_S;
 	delay = delay / 2 + jitter() * delay / 2;
+	/* a server that says when to come back (429, 503) is obeyed */
+	if (w->retry_after_s > delay)
+		delay = w->retry_after_s;
+	w->retry_after_s = 0;
 	w->retry_at = agent_now() + delay;
 	w->state = KW_IDLE;
 	snprintf(w->why, sizeof(w->why), "%s", why);
@@ -425,6 +431,8 @@ static void list_page_done(struct kube_watch *w)
 		(agent_now() - since) * 1e3, w->list_parse_s * 1e3, w->list_apply_s * 1e3);
 	publish(a, &w->aff, since);
 	maybe_first_sync(a, since);
+	if (w->kind == KIND_NODE)
+		agent_nodes_listed(a);
 	if (start_watch(w))
 		fail_request(w, "cannot start a request");
 }
@@ -452,11 +460,16 @@ static void describe_error(struct kube_watch *w, CURLcode res, char *buf, size_t
 
 static void request_done(struct kube_watch *w, CURLcode res)
 {
+	curl_off_t retry_after = 0;
 	char why[512];
 
 	if (!w->status)
 		curl_easy_getinfo(w->easy, CURLINFO_RESPONSE_CODE, &w->status);
 	w->auth_failed = w->status == 401;
+	/* seconds, or an HTTP date that libcurl turned into seconds */
+	if (!curl_easy_getinfo(w->easy, CURLINFO_RETRY_AFTER, &retry_after) && retry_after > 0)
+		w->retry_after_s = retry_after > RETRY_AFTER_MAX_S ? RETRY_AFTER_MAX_S
+								   : (double)retry_after;
 	if (w->state == KW_LIST) {
 		if (res == CURLE_OK && w->status == 200) {
 			list_page_done(w);
@@ -542,20 +555,31 @@ static void start_due(struct agent *a, double now)
 	}
 }
 
-bool kube_source_step(struct agent *a, int extra_fd, int timeout_ms)
+void kube_source_step(struct agent *a, struct pollfd *extra, size_t n_extra, int timeout_ms)
 {
 	struct kube_source *ks = &a->kube;
-	struct curl_waitfd wfd = { .fd = extra_fd, .events = CURL_WAIT_POLLIN };
+	struct curl_waitfd wfd[HTTP_CONNS_MAX + 1];
 	double now = agent_now(), next = now + timeout_ms / 1e3;
+	unsigned int n = 0;
 	CURLMsg *msg;
 	int running, left;
 
+	for (size_t i = 0; i < n_extra && n < sizeof(wfd) / sizeof(wfd[0]); i++, n++)
+		wfd[n] = (struct curl_waitfd){
+			.fd = extra[i].fd,
+			.events = (short)((extra[i].events & POLLIN ? CURL_WAIT_POLLIN : 0) |
+					  (extra[i].events & POLLOUT ? CURL_WAIT_POLLOUT : 0)),
+		};
 	for (int k = 0; k < KIND_COUNT; k++)
 		if (ks->w[k].state == KW_IDLE && ks->w[k].retry_at < next)
 			next = ks->w[k].retry_at;
 	if (next < now)
 		next = now;
-	curl_multi_poll(ks->multi, &wfd, extra_fd >= 0, (int)((next - now) * 1e3), NULL);
+	curl_multi_poll(ks->multi, wfd, n, (int)((next - now) * 1e3), NULL);
+	for (unsigned int i = 0; i < n; i++)
+		extra[i].revents = (short)((wfd[i].revents & CURL_WAIT_POLLIN ? POLLIN : 0) |
+					   (wfd[i].revents & CURL_WAIT_POLLOUT ? POLLOUT : 0) |
+					   (wfd[i].revents & CURL_WAIT_POLLPRI ? POLLPRI : 0));
 	curl_multi_perform(ks->multi, &running);
 	while ((msg = curl_multi_info_read(ks->multi, &left))) {
 		struct kube_watch *w = NULL;
@@ -567,7 +591,6 @@ bool kube_source_step(struct agent *a, int extra_fd, int timeout_ms)
 			request_done(w, msg->data.result);
 	}
 	start_due(a, agent_now());
-	return extra_fd >= 0 && (wfd.revents & CURL_WAIT_POLLIN);
 }
 
 int kube_source_start(struct agent *a)
@@ -577,7 +600,7 @@ int kube_source_start(struct agent *a)
 	int ret;
 
 	ret = kube_conn_resolve(&ks->conn, a->cfg.api_server, a->cfg.kubeconfig,
-				a->cfg.serviceaccount_dir, err, sizeof(err));
+				a->cfg.serviceaccount_dir, a->cfg.k8s_insecure_http, err, sizeof(err));
 	if (ret) {
 		log_msg(LOG_ERROR, "kubernetes config", "error=\"%s\"", err);
 		return ret;

@@ -17,6 +17,7 @@
 #ifndef BPFNET_AGENT_KUBE_WATCH_H
 #define BPFNET_AGENT_KUBE_WATCH_H
 
+#include <poll.h>
 #include <stdbool.h>
 #include <curl/curl.h>
 
@@ -54,6 +55,7 @@ struct kube_watch {
 	size_t list_bytes;
 	unsigned failures, events_this_watch;
 	unsigned timeout_s;        /* the timeoutSeconds of the current watch */
+	double retry_after_s;      /* the server's Retry-After on the failed response */
 };
 
 struct kube_source {
@@ -67,9 +69,9 @@ struct kube_source {
 
 /* Resolve the connection, start listing. 0 or -errno (logged). */
 int kube_source_start(struct agent *a);
-/* Wait up to @timeout_ms for API data or @extra_fd; handle what arrived.
- * Returns true when @extra_fd is readable. */
-bool kube_source_step(struct agent *a, int extra_fd, int timeout_ms);
+/* Wait up to @timeout_ms for API data or one of @extra (their revents are
+ * set, as poll() would); handle the API data that arrived. */
+void kube_source_step(struct agent *a, struct pollfd *extra, size_t n_extra, int timeout_ms);
 void kube_source_free(struct kube_source *ks);
 
 #endif

@@ -5,6 +5,7 @@
  * The datapath stays in place when the agent exits (SIGTERM, crash,
  * upgrade); a new agent adopts it. `bpfnetd --cleanup` removes it all.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <poll.h>
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <bpf/libbpf.h>
 #include <cjson/cJSON.h>
@@ -44,6 +46,8 @@ static const char usage_text[] =
 	"  --k8s-page-size N      objects per list page (default 500)\n"
 	"  --k8s-watch-timeout S  timeoutSeconds of each watch; a watch silent for longer\n"
 	"                         is treated as dead (default 300)\n"
+	"  --k8s-insecure-http    accept a plain http:// API server (test setups: the token\n"
+	"                         would travel in clear)\n"
 	"  --state-dir DIR        files for the CNI plugin: node.json (default /run/bpfnet)\n"
 	"  --pin-dir DIR          bpffs directory of the maps (default " BPFNET_PIN_DIR_DEFAULT ")\n"
 	"  --cgroup PATH          cgroup v2 for socket LB (default: the cgroup2 mount; none = off)\n"
@@ -53,7 +57,11 @@ static const char usage_text[] =
 	"  --max-services N       capacity of the service map (default 65536)\n"
 	"  --max-backends N       capacity of the backend map (default 65536)\n"
 	"  --max-slots N          capacity of the slot map: backends x 2 for rewrites (262144)\n"
-	"  --max-conntrack N      capacity of the conntrack map (default 131072)\n"
+	"  --max-conntrack N      capacity of each conntrack table: TCP, and UDP with the\n"
+	"                         other protocols (default 131072 and 65536)\n"
+	"  --max-conntrack-other N  capacity of the UDP/other table alone\n"
+	"  --conntrack-gc-interval S  sweep expired flows out of conntrack every S seconds\n"
+	"                         (default 10)\n"
 	"                         (sizes apply when the maps are created; pinned maps keep theirs)\n"
 	"  --config FILE          the same keys in a JSON object (flags win)\n"
 	"  --cleanup              remove everything bpfnet installed and exit\n"
@@ -62,7 +70,7 @@ static const char usage_text[] =
 enum opt_id { O_SERVICES_FILE = 1, O_KUBECONFIG, O_API_SERVER, O_PIN_DIR, O_CGROUP, O_HTTP_ADDR,
 	      O_NODE_NAME, O_LOG_LEVEL, O_CONFIG, O_CLEANUP, O_HELP, O_MAX_SERVICES,
 	      O_MAX_BACKENDS, O_MAX_SLOTS, O_MAX_CONNTRACK, O_SA_DIR, O_STATE_DIR, O_PAGE_SIZE,
-	      O_WATCH_TIMEOUT };
+	      O_WATCH_TIMEOUT, O_MAX_CONNTRACK_OTHER, O_CT_GC_INTERVAL, O_K8S_INSECURE_HTTP };
 
 static const struct option long_opts[] = {
 	{ "services-file", required_argument, NULL, O_SERVICES_FILE },
@@ -78,14 +86,25 @@ static const struct option long_opts[] = {
 	{ "max-backends", required_argument, NULL, O_MAX_BACKENDS },
 	{ "max-slots", required_argument, NULL, O_MAX_SLOTS },
 	{ "max-conntrack", required_argument, NULL, O_MAX_CONNTRACK },
+	{ "max-conntrack-other", required_argument, NULL, O_MAX_CONNTRACK_OTHER },
+	{ "conntrack-gc-interval", required_argument, NULL, O_CT_GC_INTERVAL },
 	{ "serviceaccount-dir", required_argument, NULL, O_SA_DIR },
 	{ "state-dir", required_argument, NULL, O_STATE_DIR },
 	{ "k8s-page-size", required_argument, NULL, O_PAGE_SIZE },
 	{ "k8s-watch-timeout", required_argument, NULL, O_WATCH_TIMEOUT },
+	{ "k8s-insecure-http", no_argument, NULL, O_K8S_INSECURE_HTTP },
 	{ "cleanup", no_argument, NULL, O_CLEANUP },
 	{ "help", no_argument, NULL, O_HELP },
 	{ NULL, 0, NULL, 0 },
 };
+
+static const char *option_name(int id)
+{
+	for (const struct option *o = long_opts; o->name; o++)
+		if (o->val == id)
+			return o->name;
+	return "?";
+}
 
 static int set_option(struct agent_config *c, int id, const char *val)
 {
@@ -103,29 +122,34 @@ static int set_option(struct agent_config *c, int id, const char *val)
 	case O_SA_DIR: dst = c->serviceaccount_dir; len = sizeof(c->serviceaccount_dir); break;
 	case O_STATE_DIR: dst = c->state_dir; len = sizeof(c->state_dir); break;
 	case O_PAGE_SIZE:
-	case O_WATCH_TIMEOUT: {
+	case O_WATCH_TIMEOUT:
+	case O_CT_GC_INTERVAL: {
 		char *end;
 		unsigned long n = strtoul(val, &end, 10);
 
 		if (!*val || *end || n < 1 || n > 100000) {
 			fprintf(stderr, "bpfnetd: --%s %s is not a number in 1..100000\n",
-				id == O_PAGE_SIZE ? "k8s-page-size" : "k8s-watch-timeout", val);
+				option_name(id), val);
 			return -EINVAL;
 		}
 		if (id == O_PAGE_SIZE)
 			c->k8s_page_size = (unsigned)n;
-		else
+		else if (id == O_WATCH_TIMEOUT)
 			c->k8s_watch_timeout_s = (unsigned)n;
+		else
+			c->ct_gc_interval_s = (unsigned)n;
 		return 0;
 	}
 	case O_MAX_SERVICES:
 	case O_MAX_BACKENDS:
 	case O_MAX_SLOTS:
-	case O_MAX_CONNTRACK: {
+	case O_MAX_CONNTRACK:
+	case O_MAX_CONNTRACK_OTHER: {
 		static const int map_of[] = { [O_MAX_SERVICES] = BPFNET_M_SVC,
 					      [O_MAX_BACKENDS] = BPFNET_M_BACKEND,
 					      [O_MAX_SLOTS] = BPFNET_M_SLOT,
-					      [O_MAX_CONNTRACK] = BPFNET_M_CT };
+					      [O_MAX_CONNTRACK] = BPFNET_M_CT_TCP,
+					      [O_MAX_CONNTRACK_OTHER] = BPFNET_M_CT_ANY };
 		char *end;
 		unsigned long n = strtoul(val, &end, 10);
 
@@ -134,6 +158,12 @@ static int set_option(struct agent_config *c, int id, const char *val)
 			return -EINVAL;
 		}
 		c->sizes.max_entries[map_of[id]] = (__u32)n;
+		/* --max-conntrack sizes both tables unless the other one is
+		 * given on its own */
+		if (id == O_MAX_CONNTRACK_OTHER)
+			c->ct_other_sized = true;
+		if (id == O_MAX_CONNTRACK && !c->ct_other_sized)
+			c->sizes.max_entries[BPFNET_M_CT_ANY] = (__u32)n;
 		/* a service's revnat entry, name and address go with it */
 		if (id == O_MAX_SERVICES) {
 			c->sizes.max_entries[BPFNET_M_REVNAT] = (__u32)n;
@@ -198,6 +228,27 @@ static int load_config_file(struct agent_config *c, const char *path)
 	return err;
 }
 
+/* This node's name: --node-name, else NODE_NAME (the downward API's usual
+ * variable), else the host name lowercased, as the kubelet registers it. */
+static void default_node_name(struct agent_config *c)
+{
+	const char *env = getenv("NODE_NAME");
+
+	if (c->node_name[0]) {
+		c->node_name_from = "flag";
+		return;
+	}
+	if (env && env[0] && strlen(env) < sizeof(c->node_name)) {
+		strcpy(c->node_name, env);
+		c->node_name_from = "NODE_NAME";
+		return;
+	}
+	gethostname(c->node_name, sizeof(c->node_name) - 1);
+	for (char *p = c->node_name; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	c->node_name_from = "hostname";
+}
+
 static int parse_args(int argc, char **argv, struct agent_config *c, bool *cleanup)
 {
 	int opt, err;
@@ -208,16 +259,24 @@ static int parse_args(int argc, char **argv, struct agent_config *c, bool *clean
 	snprintf(c->state_dir, sizeof(c->state_dir), "/run/bpfnet");
 	c->log_level = LOG_INFO;
 	*cleanup = false;
-	/* the config file first, so that flags override it */
-	for (int i = 1; i + 1 < argc; i++)
-		if (!strcmp(argv[i], "--config") && (err = load_config_file(c, argv[i + 1])))
+	/* Two passes, so that flags override the config file whatever their
+	 * order: the first loads every --config (in any spelling getopt takes:
+	 * "--config F", "--config=F", an abbreviation), the second the rest. */
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "h", long_opts, NULL)) != -1)
+		if (opt == O_CONFIG && (err = load_config_file(c, optarg)))
 			return err;
+	opterr = 1;
+	optind = 0; /* glibc: start over */
 	while ((opt = getopt_long(argc, argv, "h", long_opts, NULL)) != -1) {
 		switch (opt) {
 		case O_CONFIG:
 			break;
 		case O_CLEANUP:
 			*cleanup = true;
+			break;
+		case O_K8S_INSECURE_HTTP:
+			c->k8s_insecure_http = true;
 			break;
 		case O_HELP:
 		case 'h':
@@ -235,8 +294,7 @@ static int parse_args(int argc, char **argv, struct agent_config *c, bool *clean
 		fprintf(stderr, "bpfnetd: unexpected argument %s\n", argv[optind]);
 		return -EINVAL;
 	}
-	if (!c->node_name[0])
-		gethostname(c->node_name, sizeof(c->node_name) - 1);
+	default_node_name(c);
 	return 0;
 }
 
@@ -276,9 +334,31 @@ static int cleanup(const struct agent_config *c)
 	return err;
 }
 
+/* The initial cgroup namespace's inode (include/linux/proc_ns.h). */
+#define CGROUP_NS_INIT_INO 0xEFFFFFFBu
+
+/*
+ * Inside a cgroup namespace (a pod's, typically) the cgroup2 mount is the
+ * namespace's own cgroup: socket LB attached there would cover the agent
+ * alone while looking fine. The default is only safe in the initial one;
+ * elsewhere --cgroup must name the host's root (e.g. a hostPath mount).
+ */
+static int check_cgroup_default(const struct agent_config *c)
+{
+	struct stat st;
+
+	if (c->cgroup[0] || stat("/proc/self/ns/cgroup", &st) || st.st_ino == CGROUP_NS_INIT_INO)
+		return 0;
+	fprintf(stderr, "bpfnetd: running in a cgroup namespace: its cgroup2 mount is not the "
+			"node's root cgroup, and socket LB there would cover this container only.\n"
+			"  Mount the host's cgroup2 root (e.g. hostPath /sys/fs/cgroup) and pass it "
+			"with --cgroup PATH, or --cgroup none for no socket LB.\n");
+	return -EPERM;
+}
+
 int main(int argc, char **argv)
 {
-	struct agent a = { .http_fd = -1, .stop = &stop_requested };
+	struct agent a = { .http.listen_fd = -1, .stop = &stop_requested };
 	bool do_cleanup, use_api;
 	char msg[256];
 	int err;
@@ -290,6 +370,8 @@ int main(int argc, char **argv)
 	libbpf_set_print(NULL);
 	if (do_cleanup)
 		return cleanup(&a.cfg) ? 1 : 0;
+	if (check_cgroup_default(&a.cfg))
+		return 2;
 	use_api = a.cfg.kubeconfig[0] || a.cfg.api_server[0] || getenv("KUBERNETES_SERVICE_HOST");
 	if (a.cfg.services_file[0] && use_api) {
 		fprintf(stderr, "bpfnetd: --services-file and the Kubernetes API exclude each other\n");
@@ -312,26 +394,34 @@ int main(int argc, char **argv)
 		log_msg(LOG_ERROR, "init failed", "%s", "");
 		return 1;
 	}
+	err = ct_worker_start(&a.ct, &a.maps, a.cfg.ct_gc_interval_s ? a.cfg.ct_gc_interval_s : 10);
+	if (err) {
+		log_msg(LOG_ERROR, "conntrack worker", "error=\"%s\"", strerror(-err));
+		return 1;
+	}
 	if (datapath_load_start(&a))
 		return 1;
 	if (use_api && kube_source_start(&a)) {
 		datapath_load_poll(&a, true);
 		return 1;
 	}
-	a.http_fd = http_listen(a.cfg.http_addr);
-	if (a.http_fd < 0) {
-		log_msg(LOG_ERROR, "http listen failed", "addr=%s err=%d", a.cfg.http_addr, a.http_fd);
+	err = http_server_open(&a.http, a.cfg.http_addr);
+	if (err) {
+		log_msg(LOG_ERROR, "http listen failed", "addr=%s error=\"%s\"", a.cfg.http_addr,
+			strerror(-err));
 		datapath_load_poll(&a, true);
 		return 1;
 	}
-	log_msg(LOG_INFO, "started", "pin_dir=%s adopted_frontends=%zu http=%s node=%s",
-		a.cfg.pin_dir, a.rec.adopted, a.cfg.http_addr, a.cfg.node_name);
+	log_msg(LOG_INFO, "started", "pin_dir=%s adopted_frontends=%zu http=%s node=%s node_from=%s",
+		a.cfg.pin_dir, a.rec.adopted, a.cfg.http_addr, a.cfg.node_name,
+		a.cfg.node_name_from);
 
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
 	signal(SIGPIPE, SIG_IGN);
 	while (!stop_requested) {
-		struct pollfd pfd = { .fd = a.http_fd, .events = POLLIN };
+		struct pollfd fds[HTTP_CONNS_MAX + 1];
+		size_t nfds = http_server_pollfds(&a.http, fds, sizeof(fds) / sizeof(fds[0]));
 
 		if (!a.datapath_loaded) {
 			/* once synced, nothing else stands between us and ready */
@@ -341,21 +431,26 @@ int main(int argc, char **argv)
 			a.datapath_loaded = err == 1;
 			agent_check_ready(&a);
 		}
+		/* ids whose flush finished become reusable */
+		if (a.synced)
+			agent_flush_freed(&a);
 
 		if (use_api) {
-			if (kube_source_step(&a, a.http_fd, 500))
-				http_serve_one(&a);
-			continue;
+			kube_source_step(&a, fds, nfds, 500);
+		} else {
+			file_source_poll(&a);
+			if (poll(fds, nfds, 200) < 0)
+				for (size_t i = 0; i < nfds; i++)
+					fds[i].revents = 0;
 		}
-		file_source_poll(&a);
-		if (poll(&pfd, 1, 200) > 0)
-			http_serve_one(&a);
+		http_server_step(&a, &a.http, fds, nfds);
 	}
 	if (datapath_load_poll(&a, true) < 0)
 		return 1;
 	/* the datapath stays: maps, programs and links are pinned */
 	log_msg(LOG_INFO, "stopping", "datapath=kept frontends=%zu", reconciler_frontends(&a.rec));
-	close(a.http_fd);
+	http_server_close(&a.http);
+	ct_worker_stop(&a.ct);
 	reconciler_free(&a.rec);
 	store_free(&a.store);
 	file_source_free(&a.file);

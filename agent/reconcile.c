@@ -74,6 +74,7 @@ static void id_pool_free(struct id_pool *p)
 {
 	free(p->free);
 	free(p->pending);
+	free(p->flushing);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -222,6 +223,7 @@ static int frontend_delete(struct reconciler *r, struct fe_state *fe)
 	}
 	bpfnet_service_name_delete(r->maps, fe->svc_id);
 	r->stats.service_deletes++;
+	r->frontend_freed = true;
 	id_release(&r->svc_ids, fe->svc_id);
 	htab_del(&r->frontends, &fe->key, sizeof(fe->key));
 	fe_destroy(r, fe);
@@ -450,14 +452,20 @@ int reconcile_service(struct reconciler *r, const char *owner, const struct fron
 	struct bpfnet_svc_key *gone = NULL;
 	struct key_list *l;
 	size_t n_gone = 0;
+	bool conflict = false;
 	int err = 0;
 
 	for (size_t i = 0; i < want->n; i++) {
 		int e = frontend_apply(r, owner, &want->v[i]);
 
+		conflict |= e == -EEXIST;
 		if (e && !err)
 			err = e;
 	}
+	if (conflict)
+		htab_put(&r->conflicted, owner, strlen(owner), (void *)1, NULL);
+	else
+		htab_del(&r->conflicted, owner, strlen(owner));
 	/* frontends the service no longer has: collected, then removed */
 	l = owned_list(r, owner, false);
 	if (l && l->n > want->n) {
@@ -538,11 +546,6 @@ int reconcile_sweep_adopted(struct reconciler *r)
 
 /* ---- conntrack flush of freed ids ---- */
 
-struct freed {
-	const __u32 *svc, *be;
-	size_t n_svc, n_be;
-};
-
 static int cmp_u32(const void *a, const void *b)
 {
 	__u32 x = *(const __u32 *)a, y = *(const __u32 *)b;
@@ -550,61 +553,89 @@ static int cmp_u32(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* @v sorted: every conntrack entry is checked against every freed id */
-static bool contains(const __u32 *v, size_t n, __u32 x)
+void reconcile_freed(struct reconciler *r, struct ct_ids *out)
 {
-	return n && bsearch(&x, v, n, sizeof(x), cmp_u32);
+	bulk_flush(r); /* its failures free ids too */
+	if (r->svc_ids.n_pending)
+		qsort(r->svc_ids.pending, r->svc_ids.n_pending, sizeof(__u32), cmp_u32);
+	if (r->backend_ids.n_pending)
+		qsort(r->backend_ids.pending, r->backend_ids.n_pending, sizeof(__u32), cmp_u32);
+	*out = (struct ct_ids){ r->svc_ids.pending, r->backend_ids.pending, r->svc_ids.n_pending,
+				r->backend_ids.n_pending };
 }
 
-/* Entries of removed services go. Of a removed backend only UDP flows go,
- * so their next datagram finds a live backend (DNS clients keep their
- * socket); a TCP connection stays with its backend, which the entry names
- * by address, until it ends, as with kube-proxy's conntrack. */
-static bool ct_names_freed(const struct bpfnet_ct_key *k, const struct bpfnet_ct_value *v,
-			   void *arg)
+static void queue_pending(struct id_pool *p, unsigned long ticket)
 {
-	const struct freed *f = arg;
+	for (size_t i = 0; i < p->n_pending; i++) {
+		if (p->n_flushing == p->cap_flushing) {
+			size_t c = p->cap_flushing ? p->cap_flushing * 2 : 64;
+			struct flushing_id *v = realloc(p->flushing, c * sizeof(*v));
 
-	if (contains(f->svc, f->n_svc, v->svc_id))
-		return true;
-	if (!contains(f->be, f->n_be, v->backend_id))
-		return false;
-	return k->proto != IPPROTO_TCP || !v->backend_addr; /* old entries: by id only */
-}
-
-/* @p->pending is sorted: the lowest ids end on top of the free stack, which
- * keeps backend ids dense */
-static void release_pending(struct id_pool *p)
-{
-	for (size_t i = p->n_pending; i-- > 0;)
-		if (push_u32(&p->free, &p->n_free, &p->cap_free, p->pending[i]))
-			break; /* an id that cannot be recorded is never reused: safe */
+			if (!v) {
+				/* an id that cannot be recorded is never reused: safe */
+				log_msg(LOG_WARN, "id leaked", "id=%u reason=no_memory", p->pending[i]);
+				continue;
+			}
+			p->flushing = v;
+			p->cap_flushing = c;
+		}
+		p->flushing[p->n_flushing++] = (struct flushing_id){ p->pending[i], ticket };
+	}
 	p->n_pending = 0;
+}
+
+void reconcile_freed_queued(struct reconciler *r, unsigned long ticket)
+{
+	queue_pending(&r->svc_ids, ticket);
+	queue_pending(&r->backend_ids, ticket);
+}
+
+static int cmp_u32_desc(const void *a, const void *b)
+{
+	return cmp_u32(b, a);
+}
+
+/* The lowest ids end on top of the free stack, which keeps backend ids dense. */
+static void release_flushed(struct id_pool *p, unsigned long done)
+{
+	size_t kept = 0, first = p->n_free;
+
+	for (size_t i = 0; i < p->n_flushing; i++) {
+		if (p->flushing[i].ticket > done) {
+			p->flushing[kept++] = p->flushing[i];
+			continue;
+		}
+		if (push_u32(&p->free, &p->n_free, &p->cap_free, p->flushing[i].id))
+			continue; /* never reused: safe */
+	}
+	p->n_flushing = kept;
+	if (p->n_free - first > 1)
+		qsort(p->free + first, p->n_free - first, sizeof(__u32), cmp_u32_desc);
+}
+
+void reconcile_release(struct reconciler *r, unsigned long done)
+{
+	release_flushed(&r->svc_ids, done);
+	release_flushed(&r->backend_ids, done);
 }
 
 int reconcile_flush_freed(struct reconciler *r)
 {
-	struct freed f;
-	__u32 n = 0;
+	struct ct_sweep_stats st;
+	struct ct_ids ids;
 	int err;
 
-	bulk_flush(r); /* its failures free ids too */
-	f = (struct freed){ r->svc_ids.pending, r->backend_ids.pending, r->svc_ids.n_pending,
-			    r->backend_ids.n_pending };
-	if (!f.n_svc && !f.n_be)
+	reconcile_freed(r, &ids);
+	if (!ids.n_svc && !ids.n_be)
 		return 0;
-	if (f.n_svc)
-		qsort(r->svc_ids.pending, f.n_svc, sizeof(__u32), cmp_u32);
-	if (f.n_be)
-		qsort(r->backend_ids.pending, f.n_be, sizeof(__u32), cmp_u32);
-	err = bpfnet_ct_flush(r->maps, ct_names_freed, &f, &n);
+	err = ct_sweep(r->maps, CT_SWEEP_OTHER, &ids, ct_clock_ns(), &st);
 	if (err) {
 		log_msg(LOG_WARN, "conntrack flush failed", "err=%d", err);
 		return err; /* ids stay pending: retried on the next flush */
 	}
-	r->stats.ct_flushed += n;
-	release_pending(&r->svc_ids);
-	release_pending(&r->backend_ids);
+	r->stats.ct_flushed += st.flushed;
+	reconcile_freed_queued(r, 1);
+	reconcile_release(r, 1);
 	return 0;
 }
 
@@ -738,7 +769,8 @@ int reconciler_init(struct reconciler *r, struct bpfnet_maps *maps)
 	r->svc_ids.next = 1; /* 0 is "none" for the library */
 	r->backend_ids.next = 1;
 	r->backend_ids.limit = maps->max_entries[BPFNET_M_BACKEND];
-	if (htab_init(&r->frontends, 1024) || htab_init(&r->owned, 1024))
+	if (htab_init(&r->frontends, 1024) || htab_init(&r->owned, 1024) ||
+	    htab_init(&r->conflicted, 16))
 		return -ENOMEM;
 	/* walking a new backend array costs ~50 ms at 256k ids for nothing */
 	if (!maps->created[BPFNET_M_BACKEND])
@@ -770,6 +802,7 @@ void reconciler_free(struct reconciler *r)
 	htab_free(&r->frontends);
 	backend_table_free(&r->backends);
 	htab_free(&r->owned);
+	htab_free(&r->conflicted);
 	id_pool_free(&r->svc_ids);
 	id_pool_free(&r->backend_ids);
 	free(r->stale_backends);

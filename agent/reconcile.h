@@ -14,18 +14,26 @@
 #define BPFNET_AGENT_RECONCILE_H
 
 #include "backend_table.h"
+#include "conntrack.h"
 #include "htab.h"
 #include "maps.h"
 #include "store.h"
 #include "translate.h"
+
+struct flushing_id {
+	__u32 id;
+	unsigned long ticket; /* the conntrack flush that frees it */
+};
 
 struct id_pool {
 	__u32 next;       /* never handed out yet */
 	__u32 limit;      /* largest id there is room for; 0: no limit */
 	__u32 *free;      /* reusable */
 	size_t n_free, cap_free;
-	__u32 *pending;   /* freed, waiting for the conntrack sweep */
+	__u32 *pending;   /* freed, not yet queued for the conntrack flush */
 	size_t n_pending, cap_pending;
+	struct flushing_id *flushing; /* queued, waiting for the flush */
+	size_t n_flushing, cap_flushing;
 };
 
 struct reconcile_stats {
@@ -47,12 +55,19 @@ struct reconciler {
 	unsigned long flushes;      /* batch flushes so far */
 	__u32 *stale_backends; /* pinned duplicates, deleted by the sweep */
 	size_t n_stale_backends, cap_stale_backends;
+	/* services refused a frontend another one holds: written again when a
+	 * frontend goes (frontend_freed), so the loser takes over from a winner
+	 * that left */
+	struct htab conflicted; /* owner -> (void *)1 */
+	bool frontend_freed;
 };
 
 int reconciler_init(struct reconciler *r, struct bpfnet_maps *maps);
 void reconciler_free(struct reconciler *r);
 
-/* Make service @owner's frontends exactly @want (empty: remove them all). */
+/* Make service @owner's frontends exactly @want (empty: remove them all).
+ * A frontend another service holds is refused (-EEXIST) and the owner is
+ * remembered in @conflicted until a sync of it succeeds. */
 int reconcile_service(struct reconciler *r, const char *owner, const struct frontend_set *want);
 /* Between these two, new frontends are staged and written with batched
  * map updates (many at a time, flushed before any other write and at the
@@ -62,7 +77,18 @@ void reconcile_bulk_begin(struct reconciler *r);
 void reconcile_bulk_end(struct reconciler *r);
 /* Remove adopted frontends that no service claimed (after the first full sync). */
 int reconcile_sweep_adopted(struct reconciler *r);
-/* Flush conntrack and socket-LB state of freed ids; then they may be reused. */
+/*
+ * Freed ids may be reused only once no conntrack entry that could
+ * misdirect a flow names them. The agent hands them to its conntrack
+ * worker: reconcile_freed() gives the ids freed since the last call
+ * (sorted; valid until the next reconciler call), reconcile_freed_queued()
+ * records the worker's ticket for them, and reconcile_release() makes the
+ * ids of every finished ticket reusable.
+ */
+void reconcile_freed(struct reconciler *r, struct ct_ids *out);
+void reconcile_freed_queued(struct reconciler *r, unsigned long ticket);
+void reconcile_release(struct reconciler *r, unsigned long done);
+/* All of it at once, the flush run here (tests). */
 int reconcile_flush_freed(struct reconciler *r);
 
 size_t reconciler_frontends(const struct reconciler *r);

@@ -95,8 +95,8 @@ TEST(reconcile_backend_id_reuse_waits_for_conntrack_flush)
 	const int b12[] = { 1, 2, 0 }, b1[] = { 1, 0 }, b13[] = { 1, 3, 0 };
 	struct bpfnet_ct_key ck = { .saddr = htonl(CLIENT), .daddr = htonl(VIP), .sport = htons(1234),
 				    .dport = htons(80), .proto = IPPROTO_UDP };
-	struct bpfnet_ct_key tcp = ck, tcp_old = ck;
-	struct bpfnet_ct_value cv = {};
+	struct bpfnet_ct_key tcp = ck;
+	struct bpfnet_ct_value cv = { .last_seen_ns = ct_clock_ns() };
 	__u32 id2, id3;
 
 	ASSERT_OK(reconciler_init(&r, &f->maps), "init");
@@ -106,15 +106,12 @@ TEST(reconcile_backend_id_reuse_waits_for_conntrack_flush)
 	id2 = backend_id_of(f, 2);
 	cv.backend_id = id2;
 	cv.svc_id = 1;
-	ASSERT_OK(bpf_map_update_elem(f->maps.fd[BPFNET_M_CT], &ck, &cv, BPF_ANY), "a UDP flow to 2");
-	/* TCP flows to 2: one written with the backend's address, which stays
-	 * with it; one from before the address was kept, named by id only */
-	tcp_old.proto = tcp.proto = IPPROTO_TCP;
-	tcp_old.sport = htons(1235);
-	ASSERT_OK(bpf_map_update_elem(f->maps.fd[BPFNET_M_CT], &tcp_old, &cv, BPF_ANY), "old TCP");
 	cv.backend_addr = htonl(BACKEND(2));
 	cv.backend_port = htons(8080);
-	ASSERT_OK(bpf_map_update_elem(f->maps.fd[BPFNET_M_CT], &tcp, &cv, BPF_ANY), "TCP flow to 2");
+	ASSERT_OK(bpfnet_ct_update(&f->maps, &ck, &cv), "a UDP flow to 2");
+	/* a TCP connection to 2 names it by address and stays with it */
+	tcp.proto = IPPROTO_TCP;
+	ASSERT_OK(bpfnet_ct_update(&f->maps, &tcp, &cv), "TCP flow to 2");
 
 	one_frontend(&set, VIP, b1);
 	ASSERT_OK(reconcile_service(&r, "default/s", &set), "remove backend 2");
@@ -126,13 +123,10 @@ TEST(reconcile_backend_id_reuse_waits_for_conntrack_flush)
 	ASSERT_TRUE(id3 != id2, "id of 2 not reused before the flush");
 
 	ASSERT_OK(reconcile_flush_freed(&r), "flush");
-	ASSERT_EQ(bpf_map_lookup_elem(f->maps.fd[BPFNET_M_CT], &ck, &cv), -ENOENT,
+	ASSERT_EQ(bpfnet_ct_lookup(&f->maps, &ck, &cv), -ENOENT,
 		  "the UDP flow naming the removed backend is gone");
-	ASSERT_EQ(bpf_map_lookup_elem(f->maps.fd[BPFNET_M_CT], &tcp_old, &cv), -ENOENT,
-		  "so is a TCP flow that names it by id only");
-	ASSERT_OK(bpf_map_lookup_elem(f->maps.fd[BPFNET_M_CT], &tcp, &cv),
-		  "the TCP connection stays with its backend");
-	ASSERT_EQ(r.stats.ct_flushed, 2, "flushed count");
+	ASSERT_OK(bpfnet_ct_lookup(&f->maps, &tcp, &cv), "the TCP connection stays with its backend");
+	ASSERT_EQ(r.stats.ct_flushed, 1, "flushed count");
 	/* now the id may serve again */
 	set.n = 0;
 	set.v = NULL;
@@ -391,6 +385,16 @@ TEST(reconcile_frontend_claimed_twice_keeps_the_first)
 	ASSERT_EQ(reconcile_service(&r, "default/b", &b), -EEXIST, "b wants the same VIP:port");
 	ASSERT_EQ(r.stats.conflicts, 1, "conflict counted");
 	ASSERT_TRUE(backend_id_of(f, 1) != 0 && backend_id_of(f, 2) == 0, "a still served");
+	ASSERT_TRUE(htab_get_str(&r.conflicted, "default/b"), "b remembered as refused");
+	ASSERT_TRUE(!r.frontend_freed, "nothing freed yet");
+
+	/* a goes: the refused one can be written now, and is forgotten */
+	struct frontend_set none = {};
+	ASSERT_OK(reconcile_service(&r, "default/a", &none), "a removed");
+	ASSERT_TRUE(r.frontend_freed, "a frontend was freed");
+	ASSERT_OK(reconcile_service(&r, "default/b", &b), "b takes the VIP:port");
+	ASSERT_TRUE(backend_id_of(f, 2) != 0, "b served");
+	ASSERT_EQ(r.conflicted.count, 0, "no refused service left");
 	frontend_set_free(&a);
 	frontend_set_free(&b);
 	reconciler_free(&r);
