@@ -271,7 +271,7 @@ static int from_service_account(struct kube_conn *c, const char *sa_dir, char *e
 }
 
 int kube_conn_resolve(struct kube_conn *c, const char *api_server, const char *kubeconfig,
-		      const char *sa_dir, char *err, size_t errlen)
+		      const char *sa_dir, bool allow_http, char *err, size_t errlen)
 {
 	char sa_token[4200];
 	int ret;
@@ -309,6 +309,12 @@ int kube_conn_resolve(struct kube_conn *c, const char *api_server, const char *k
 	}
 	if (ret)
 		goto fail;
+	if (!allow_http && !strncmp(c->server, "http://", 7)) {
+		ret = fail(err, errlen, -EPERM,
+			   "server %s is plain http: credentials would cross the network in clear; "
+			   "use https, or --k8s-insecure-http for a test setup", c->server);
+		goto fail;
+	}
 	if (!c->origin[0])
 		snprintf(c->origin, sizeof(c->origin), "none");
 	return 0;

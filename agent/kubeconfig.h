@@ -34,10 +34,11 @@ struct kube_conn {
 /*
  * @api_server: the flag, or "" (then the kubeconfig's or the in-cluster
  * KUBERNETES_SERVICE_HOST/PORT); @kubeconfig: a path or "" (then the
- * service-account files in @sa_dir if present). 0, or -errno with a reason.
+ * service-account files in @sa_dir if present). A plain http:// server is
+ * refused unless @allow_http. 0, or -errno with a reason.
  */
 int kube_conn_resolve(struct kube_conn *c, const char *api_server, const char *kubeconfig,
-		      const char *sa_dir, char *err, size_t errlen);
+		      const char *sa_dir, bool allow_http, char *err, size_t errlen);
 /* Load one kubeconfig; @context NULL means its current-context. */
 int kube_conn_from_kubeconfig(struct kube_conn *c, const char *path, const char *context,
 			      char *err, size_t errlen);

@@ -137,7 +137,7 @@ echo "== agent via the Kubernetes API: cold sync of $N services x $EPS endpoints
 # cpu_ms PID: CPU time (user + system) it used so far
 cpu_ms() { awk -v hz="$(getconf CLK_TCK)" '{ print ($14 + $15) * 1000 / hz }' "/proc/$1/stat"; }
 api_cpu0=$(cpu_ms "$API_PID")
-start_agent 9877 "$WORK/agent-api.log" --k8s-api-server http://127.0.0.1:6443 \
+start_agent 9877 "$WORK/agent-api.log" --k8s-api-server http://127.0.0.1:6443 --k8s-insecure-http \
 	--pin-dir "$WORK/bpffs/api" --node-name node-1 --state-dir "$WORK/state"
 agent_cpu=$(cpu_ms "$AGENT")
 api_cpu=$(echo "$(cpu_ms "$API_PID") - $api_cpu0" | bc -l)

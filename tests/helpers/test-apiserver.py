@@ -30,6 +30,7 @@ Test controls on a second, plain-HTTP port (never the API port):
                               writes, "page_max": n, "hang": bool,
                               "fail_next": n, "gone_as_http": bool,
                               "bookmark_s": s, "raw_event": "text",
+                              "throttle_next": n, "retry_after": s (429s with it),
                               "expire_continue": bool (the next continue)}
   POST   /tokens             ["t1", ...]  (empty: no auth)
   GET    /requests           every API request seen, in order
@@ -69,7 +70,8 @@ class State:
         self.tokens = set()
         self.knobs = {"chunk": 0, "delay": 0.0, "page_max": 0, "hang": False,
                       "fail_next": 0, "gone_as_http": False, "bookmark_s": 1.0,
-                      "raw_event": None, "expire_continue": False}
+                      "raw_event": None, "expire_continue": False,
+                      "throttle_next": 0, "retry_after": 1}
         self.requests = []
         self.watches = set()  # open watch sockets
         self.generation = 0  # bumped by /drop
@@ -186,10 +188,14 @@ class ApiHandler(JsonHandler):
         auth = self.headers.get("Authorization", "")
         with st.lock:
             st.requests.append({"path": url.path, "query": q, "auth": auth,
-                                "user_agent": self.headers.get("User-Agent", "")})
+                                "user_agent": self.headers.get("User-Agent", ""),
+                                "t": time.monotonic()})
             fail = st.knobs["fail_next"] > 0
             if fail:
                 st.knobs["fail_next"] -= 1
+            throttle = st.knobs["throttle_next"] > 0
+            if throttle:
+                st.knobs["throttle_next"] -= 1
         if st.tokens and auth not in {"Bearer " + t for t in st.tokens}:
             return self.send_json(401, status(401, "Unauthorized", "Unauthorized"))
         if url.path not in KINDS:
@@ -197,6 +203,15 @@ class ApiHandler(JsonHandler):
                                               "the requested resource"))
         if fail:
             return self.send_json(500, status(500, "InternalError", "injected failure"))
+        if throttle:
+            body = json.dumps(status(429, "TooManyRequests", "injected throttling")).encode()
+            self.send_response(429)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Retry-After", str(st.knobs["retry_after"]))
+            self.end_headers()
+            self.wfile.write(body)
+            return None
         kind = KINDS[url.path][0]
         if q.get("watch") in ("true", "1"):
             return self.watch(kind, q)

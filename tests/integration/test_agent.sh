@@ -141,6 +141,28 @@ agent_rejects_malformed_object_alone() {
 	client client tcp-clients 10.96.0.81:80 5 >/dev/null || fail "state lost on a cut file"
 }
 
+# Two services claim one VIP:port: the first keeps it; when it goes, the
+# other takes over without any change to itself.
+agent_refused_service_takes_over_when_the_holder_goes() {
+	local out
+	web_pods 2
+	write_services "$(service default first 10.96.0.80 80 TCP)" \
+		"$(slice default first-1 first TCP 8080 10.244.0.10)" \
+		"$(service default second 10.96.0.80 80 TCP)" \
+		"$(slice default second-1 second TCP 8080 10.244.0.11)"
+	start_agent
+	out=$(client client tcp-clients 10.96.0.80:80 20)
+	expect_spread "$out" web0 20
+	[ "$(metric 'bpfnet_map_errors_total{cause="frontend_conflict"}')" -ge 1 ] ||
+		fail "conflict not counted"
+	write_services "$(service default second 10.96.0.80 80 TCP)" \
+		"$(slice default second-1 second TCP 8080 10.244.0.11)"
+	wait_for sh -c "$CLI --pin-dir $PIN service get 10.96.0.80:80/tcp | grep -q default/second"
+	out=$(client client tcp-clients 10.96.0.80:80 20)
+	expect_no_failures "$out"
+	expect_spread "$out" web1 20
+}
+
 # A removed UDP backend: its conntrack entries are flushed, so the client's
 # next query (same source port) goes to a live backend at once.
 agent_udp_backend_removal_flushes_conntrack() {
@@ -220,6 +242,7 @@ run_case agent_scale_and_roll_without_failures agent_scale_and_roll_without_fail
 run_case agent_kill9_restart_hitless agent_kill9_restart_hitless
 run_case agent_restart_sweeps_deleted_services agent_restart_sweeps_deleted_services
 run_case agent_rejects_malformed_object_alone agent_rejects_malformed_object_alone
+run_case agent_refused_service_takes_over_when_the_holder_goes agent_refused_service_takes_over_when_the_holder_goes
 run_case agent_udp_backend_removal_flushes_conntrack agent_udp_backend_removal_flushes_conntrack
 run_case agent_socket_lb_same_node_dns agent_socket_lb_same_node_dns
 run_case agent_cleanup_removes_everything agent_cleanup_removes_everything

@@ -181,7 +181,7 @@ slice_json() { # slice_json NAME SERVICE PORT EP...: EP is IP (ready) or IP:term
 serve_app() {
 	api POST /objects "$(svc_json app 10.96.0.80 80)" >/dev/null
 	api POST /objects "$(slice_json app-1 app 8080 10.244.0.10 10.244.0.11)" >/dev/null
-	start_kube_agent --k8s-api-server "http://$API"
+	start_kube_agent --k8s-api-server "http://$API" --k8s-insecure-http
 	wait_ready
 }
 
@@ -234,13 +234,39 @@ kube_list_then_watch_events() {
 	[ "$(metric bpfnet_api_errors_total)" = 0 ] || fail "API errors: $(grep level=warn "$WORK/agent.log")"
 }
 
+# A plain http:// server would get the bearer token in clear: the agent
+# refuses it, saying how to allow it, unless --k8s-insecure-http.
+kube_plain_http_needs_its_flag() {
+	local rc=0
+	start_api --objects "$FIXTURE"
+	start_kube_agent --k8s-api-server "http://$API"
+	wait "$AGENT_PID" || rc=$?
+	[ "$rc" = 1 ] || fail "agent exit status $rc, want 1"
+	grep -q 'plain http.*--k8s-insecure-http' "$WORK/agent.log" || fail "no clear refusal logged"
+	[ "$(requests 'length')" = 0 ] || fail "the agent talked to the server anyway"
+}
+
+# A 429 with Retry-After: the agent comes back no sooner than told (its own
+# first backoff would be 0.1-0.2 s).
+kube_retry_after_is_obeyed() {
+	local path gap
+	start_api --objects "$FIXTURE"
+	api POST /knobs '{"throttle_next": 1, "retry_after": 3}' >/dev/null
+	start_kube_agent --k8s-api-server "http://$API" --k8s-insecure-http
+	wait_long 20 http_get /readyz
+	path=$(requests '.[0].path' | tr -d '"')
+	gap=$(requests "[.[] | select(.path == \"$path\")] | .[1].t - .[0].t")
+	log "first request ($path) throttled; the next one $gap s later"
+	awk -v g="$gap" 'BEGIN { exit !(g >= 2.9) }' || fail "came back after $gap s, told 3"
+}
+
 # Pages of 2 objects, and every response cut into 7-byte chunks: the list
 # follows continue tokens, and watch events are reassembled whatever the
 # chunk boundaries, including one object of several megabytes.
 kube_pages_and_chunked_stream() {
 	start_api --objects "$FIXTURE"
 	api POST /knobs '{"page_max": 2, "chunk": 7}' >/dev/null
-	start_kube_agent --k8s-api-server "http://$API"
+	start_kube_agent --k8s-api-server "http://$API" --k8s-insecure-http
 	wait_ready
 	[ "$(frontends | jq length)" = 5 ] || fail "frontends: $(frontends | jq -c 'map(.name)')"
 	[ "$(requests '[.[] | select(.path == "/api/v1/services" and .query.continue)] | length')" -ge 2 ] ||
@@ -263,7 +289,7 @@ kube_pages_and_chunked_stream() {
 kube_resume_after_dropped_watch() {
 	local lists_before rv_before
 	start_api --objects "$FIXTURE"
-	start_kube_agent --k8s-api-server "http://$API"
+	start_kube_agent --k8s-api-server "http://$API" --k8s-insecure-http
 	wait_ready
 	api POST /objects "$(svc_json api 10.96.20.1 8443)" >/dev/null
 	wait_for has_frontend shop/api:http
@@ -289,7 +315,7 @@ kube_resume_after_dropped_watch() {
 # between is swept. An expired continue token restarts the list.
 kube_relist_after_410() {
 	start_api --objects "$FIXTURE"
-	start_kube_agent --k8s-api-server "http://$API"
+	start_kube_agent --k8s-api-server "http://$API" --k8s-insecure-http
 	wait_ready
 	local variant vip=1
 	for variant in event http; do
@@ -325,7 +351,7 @@ kube_relist_after_410() {
 # bookmarks) beyond the watch's own timeout is given up on.
 kube_half_dead_watch_detected() {
 	start_api --objects "$FIXTURE"
-	start_kube_agent --k8s-api-server "http://$API" --k8s-watch-timeout 2
+	start_kube_agent --k8s-api-server "http://$API" --k8s-insecure-http --k8s-watch-timeout 2
 	wait_ready
 	api POST /knobs '{"hang": true}' >/dev/null
 	wait_long 20 grep -q 'error="no data for' "$WORK/agent.log"
@@ -434,7 +460,7 @@ kube_rejects_bad_objects_alone() {
 		(.items[] | select(.kind == "EndpointSlice" and .metadata.name == "web-abcde")
 		 | .metadata.name = "bad-port" | .ports[0].port = 70000)]' "$FIXTURE" >"$WORK/bad.json"
 	start_api --objects "$WORK/bad.json"
-	start_kube_agent --k8s-api-server "http://$API"
+	start_kube_agent --k8s-api-server "http://$API" --k8s-insecure-http
 	wait_ready
 	[ "$(frontends | jq length)" = 5 ] || fail "frontends: $(frontends | jq -c 'map(.name)')"
 	[ "$(metric 'bpfnet_rejected_objects_total{kind="service"}')" = 1 ] || fail "bad service not counted"
@@ -486,7 +512,7 @@ kube_restart_hitless() {
 	wait "$AGENT_PID" 2>/dev/null || true
 	# slices answer slowly: services arrive first and must wait for them
 	api POST /knobs '{"chunk": 40, "delay": 0.02}' >/dev/null
-	start_kube_agent --k8s-api-server "http://$API"
+	start_kube_agent --k8s-api-server "http://$API" --k8s-insecure-http
 	wait_long 20 http_get /readyz
 	[ "$(metric 'bpfnet_map_writes_total{op="service_write"}')" = 0 ] ||
 		fail "restart rewrote services: $(http_get /metrics | grep map_writes)"
@@ -520,7 +546,7 @@ kube_cold_start_publishes_only_whole_services() {
 	many_services $n >"$WORK/many.json"
 	start_api --objects "$WORK/many.json"
 	api POST /knobs '{"chunk": 512, "delay": 0.01}' >/dev/null
-	start_kube_agent --k8s-api-server "http://$API" --k8s-page-size 4
+	start_kube_agent --k8s-api-server "http://$API" --k8s-insecure-http --k8s-page-size 4
 	for i in $(seq 1 300); do
 		partial=$(frontends 2>/dev/null | jq '[.[] | select((.backends | length) != 4)] | map(.name)') ||
 			partial="[]" # no maps pinned yet
@@ -535,6 +561,8 @@ kube_cold_start_publishes_only_whole_services() {
 		fail "each service written once: $(http_get /metrics | grep map_writes)"
 }
 
+run_case kube_plain_http_needs_its_flag kube_plain_http_needs_its_flag
+run_case kube_retry_after_is_obeyed kube_retry_after_is_obeyed
 run_case kube_list_then_watch_events kube_list_then_watch_events
 run_case kube_pages_and_chunked_stream kube_pages_and_chunked_stream
 run_case kube_resume_after_dropped_watch kube_resume_after_dropped_watch

@@ -283,7 +283,7 @@ TEST(kube_conn_precedence_and_token_rotation)
 	/* in a pod: service account + KUBERNETES_SERVICE_HOST/PORT */
 	setenv("KUBERNETES_SERVICE_HOST", "10.96.0.1", 1);
 	setenv("KUBERNETES_SERVICE_PORT", "443", 1);
-	if (kube_conn_resolve(&c, "", "", sa, err, sizeof(err)))
+	if (kube_conn_resolve(&c, "", "", sa, false, err, sizeof(err)))
 		FAIL("in-cluster: %s", err);
 	ASSERT_TRUE(!strcmp(c.server, "https://10.96.0.1:443"), "server from env");
 	ASSERT_TRUE(!strcmp(c.origin, "in-cluster") && strstr(c.ca.path, "sa/ca.crt"), "SA CA");
@@ -299,13 +299,13 @@ TEST(kube_conn_precedence_and_token_rotation)
 	write_file("sa/token", "sa-token-3\n");
 
 	/* the flag wins over the environment; service-account credentials stay */
-	if (kube_conn_resolve(&c, "https://192.0.2.9:6443", "", sa, err, sizeof(err)))
+	if (kube_conn_resolve(&c, "https://192.0.2.9:6443", "", sa, false, err, sizeof(err)))
 		FAIL("flag: %s", err);
 	ASSERT_TRUE(!strcmp(c.server, "https://192.0.2.9:6443") && c.token, "flag + SA token");
 	kube_conn_free(&c);
 
 	/* a kubeconfig wins over the service account; the flag over its server */
-	if (kube_conn_resolve(&c, "https://192.0.2.9:6443", cfg, sa, err, sizeof(err)))
+	if (kube_conn_resolve(&c, "https://192.0.2.9:6443", cfg, sa, false, err, sizeof(err)))
 		FAIL("kubeconfig + flag: %s", err);
 	ASSERT_TRUE(!strcmp(c.server, "https://192.0.2.9:6443"), "flag over kubeconfig server");
 	ASSERT_TRUE(!strcmp(c.origin, "kubeconfig") && c.cert.data && !c.token, "kubeconfig creds");
@@ -313,16 +313,23 @@ TEST(kube_conn_precedence_and_token_rotation)
 
 	/* IPv6 service host is bracketed; nothing at all is an error */
 	setenv("KUBERNETES_SERVICE_HOST", "fd00::1", 1);
-	if (kube_conn_resolve(&c, "", "", "/nonexistent", err, sizeof(err)))
+	if (kube_conn_resolve(&c, "", "", "/nonexistent", false, err, sizeof(err)))
 		FAIL("v6: %s", err);
 	ASSERT_TRUE(!strcmp(c.server, "https://[fd00::1]:443"), "IPv6 URL");
 	kube_conn_free(&c);
 	unsetenv("KUBERNETES_SERVICE_HOST");
 	unsetenv("KUBERNETES_SERVICE_PORT");
-	ASSERT_EQ(kube_conn_resolve(&c, "", "", "/nonexistent", err, sizeof(err)), -EINVAL,
+	ASSERT_EQ(kube_conn_resolve(&c, "", "", "/nonexistent", false, err, sizeof(err)), -EINVAL,
 		  "no server anywhere");
-	ASSERT_EQ(kube_conn_resolve(&c, "ftp://x", "", "/nonexistent", err, sizeof(err)), -EINVAL,
+	ASSERT_EQ(kube_conn_resolve(&c, "ftp://x", "", "/nonexistent", false, err, sizeof(err)), -EINVAL,
 		  "not http(s)");
+	/* a bearer token must not travel in clear unless asked for */
+	ASSERT_EQ(kube_conn_resolve(&c, "http://192.0.2.9:8080", "", "/nonexistent", false, err,
+				    sizeof(err)), -EPERM, "plain http refused");
+	ASSERT_TRUE(strstr(err, "--k8s-insecure-http"), "the refusal names the way out");
+	ASSERT_OK(kube_conn_resolve(&c, "http://192.0.2.9:8080", "", "/nonexistent", true, err,
+				    sizeof(err)), "plain http when allowed");
+	kube_conn_free(&c);
 }
 
 TEST(base64_decode_cases)
