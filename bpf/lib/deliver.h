@@ -16,6 +16,14 @@
 #include "parse.h"
 #include "stats.h"
 
+/* @saddr is registered for the pod whose veth (@ifindex) the packet entered by. */
+static __always_inline int pod_owns_source(__u32 ifindex, __be32 saddr)
+{
+	struct bpfnet_endpoint *ep = bpf_map_lookup_elem(&endpoint_v1, &saddr);
+
+	return ep && ep->ifindex == ifindex;
+}
+
 static __always_inline int deliver_to_pod(struct __sk_buff *skb, const struct pkt *p,
 					  __be32 daddr, int hairpin)
 {
@@ -27,7 +35,7 @@ static __always_inline int deliver_to_pod(struct __sk_buff *skb, const struct pk
 
 	/* not a local pod, or a pod's packet to itself that no service
 	 * translated (its stack never sends one): the kernel decides */
-	if (!ep || (ep->ifindex == skb->ifindex && !hairpin))
+	if (!ep || (ep->ifindex == p->ifindex && !hairpin))
 		return TC_ACT_OK;
 	/* the rewrites before may have moved the packet: fresh pointers */
 	data = (void *)(long)skb->data;

@@ -26,7 +26,7 @@ static __always_inline void drop_note(struct __sk_buff *skb, const struct pkt *p
 	stat_add(BPFNET_STAT_DROP_BASE + reason, skb->len);
 	if (monitor_flags() & BPFNET_MON_DROPS) {
 		pkt_tuple(p, &t);
-		monitor_emit(BPFNET_EV_DROP, reason, skb->ifindex, &t, 0, 0, 0, 0);
+		monitor_emit(BPFNET_EV_DROP, reason, p->ifindex, &t, 0, 0, 0, 0);
 	}
 }
 

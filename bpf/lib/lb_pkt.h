@@ -29,10 +29,10 @@ static __always_inline void lb_pkt_monitor_new(struct __sk_buff *skb, const stru
 		return;
 	pkt_tuple(p, &t);
 	if (mon & BPFNET_MON_LB)
-		monitor_emit(BPFNET_EV_LB, 0, skb->ifindex, &t, be->addr, be->port, svc_id,
+		monitor_emit(BPFNET_EV_LB, 0, p->ifindex, &t, be->addr, be->port, svc_id,
 			     backend_id);
 	if (mon & BPFNET_MON_CT_NEW)
-		monitor_emit(BPFNET_EV_CT_NEW, 0, skb->ifindex, &t, be->addr, be->port, svc_id,
+		monitor_emit(BPFNET_EV_CT_NEW, 0, p->ifindex, &t, be->addr, be->port, svc_id,
 			     backend_id);
 }
 
@@ -202,6 +202,11 @@ static __always_inline int lb_pkt_from_container(struct __sk_buff *skb)
 		return TC_ACT_OK;
 	if (ret != PARSE_OK)
 		return drop_pkt(skb, &p, BPFNET_DROP_MALFORMED);
+	/* A pod sends from its own address only: with a raw socket it could
+	 * otherwise flood conntrack under any address, or forge a reply
+	 * that rewrites or deletes another flow's entries. */
+	if (!pod_owns_source(p.ifindex, p.saddr))
+		return drop_pkt(skb, &p, BPFNET_DROP_INVALID_SOURCE);
 	if (p.ihl > sizeof(struct iphdr))
 		stat_verdict(BPFNET_STAT_IP_OPTIONS, skb->len);
 

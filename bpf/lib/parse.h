@@ -6,6 +6,8 @@
 
 /* What the datapath knows about one IPv4 packet. Offsets are from skb->data. */
 struct pkt {
+	__u32 ifindex; /* where it arrived; skb->ifindex read once (the verifier
+			* refuses a ctx pointer the compiler kept and moved) */
 	__u32 l3_off;
 	__u32 l4_off;
 	__u32 l4_csum_off;   /* 0: no L4 checksum to fix (ICMP, later fragment) */
@@ -105,6 +107,7 @@ static __always_inline int parse_ipv4(struct __sk_buff *skb, struct pkt *p)
 	struct iphdr *ip;
 	__u32 tot_len, frag_off;
 
+	p->ifindex = skb->ifindex;
 	if ((void *)(eth + 1) > data_end)
 		return PARSE_NOT_IPV4;
 	if (eth->h_proto != bpf_htons(ETH_P_IP))

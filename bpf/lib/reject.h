@@ -95,7 +95,7 @@ static __always_inline int reject_tcp_rst(struct __sk_buff *skb, const struct pk
 	    bpf_skb_store_bytes(skb, ETH_HLEN + sizeof(ip), &out, sizeof(out), 0))
 		return drop_pkt(skb, p, BPFNET_DROP_REJECT_FAILED);
 	stat_verdict(BPFNET_STAT_REJECT_TCP_RST, skb->len);
-	return bpf_redirect(skb->ifindex, 0);
+	return bpf_redirect(p->ifindex, 0);
 }
 
 #define ICMP_QUOTE_L4 8
@@ -133,7 +133,7 @@ static __always_inline int reject_icmp_unreach(struct __sk_buff *skb, const stru
 	    bpf_skb_store_bytes(skb, ETH_HLEN + sizeof(ip) + sizeof(icmp), quote, quote_len, 0))
 		return drop_pkt(skb, p, BPFNET_DROP_REJECT_FAILED);
 	stat_verdict(BPFNET_STAT_REJECT_ICMP, skb->len);
-	return bpf_redirect(skb->ifindex, 0);
+	return bpf_redirect(p->ifindex, 0);
 }
 
 static __always_inline int reject_no_backend(struct __sk_buff *skb, const struct pkt *p)

@@ -474,7 +474,8 @@ struct bpfnet_svc_name {
 	X(CT_CREATE, "ct_create_failed")                                 \
 	X(REJECT_FAILED, "reject_build_failed")                          \
 	X(UNSUPPORTED_L4, "unsupported_l4")                              \
-	X(FRAG_FIRST_UNSEEN, "frag_first_unseen") /* later fragment to a VIP */
+	X(FRAG_FIRST_UNSEEN, "frag_first_unseen") /* later fragment to a VIP */ \
+	X(INVALID_SOURCE, "invalid_source") /* a pod sent from an address not its own */
 
 #define BPFNET_X_ENUM_VERDICT(name, str) BPFNET_STAT_##name,
 #define BPFNET_X_ENUM_DROP(name, str) BPFNET_DROP_##name,

@@ -32,6 +32,9 @@
  *                                 the list; print ok/fail and the rate
  *   rr ADDR:PORT[,...] THREADS SECONDS  1-byte request/answer over one connection
  *                                 per thread
+ *   udp-spoof SRC DST:PORT N      N UDP datagrams from source address SRC, through a raw
+ *                                 socket (as a pod with CAP_NET_RAW could)
+ *   udp-count ADDR:PORT SECONDS   print how many datagrams arrived in SECONDS
  *   http-wait ADDR:PORT PATH MAX_S
  *                                 GET PATH every 2 ms until it answers 200;
  *                                 print the wall-clock time it did (a shell
@@ -630,6 +633,71 @@ static int rr_run(const char *addr, int threads, double seconds, bool reconnect)
 	return fail ? 1 : 0;
 }
 
+static uint16_t ip_csum(const void *data, size_t len)
+{
+	const uint8_t *p = data;
+	uint32_t sum = 0;
+
+	for (size_t i = 0; i + 1 < len; i += 2)
+		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
+	if (len & 1)
+		sum += (uint32_t)p[len - 1] << 8;
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return htons((uint16_t)~sum);
+}
+
+/* IPv4 + UDP (checksum 0: allowed for UDP over IPv4) with any source. */
+static int udp_spoof(const char *src, const char *dst, int count)
+{
+	struct sockaddr_in to = parse_addr(dst);
+	struct {
+		uint8_t vihl, tos;
+		uint16_t len, id, frag;
+		uint8_t ttl, proto;
+		uint16_t csum;
+		uint32_t saddr, daddr;
+		uint16_t sport, dport, ulen, ucsum;
+		char payload[4];
+	} __attribute__((packed)) pkt = {
+		.vihl = 0x45, .len = htons(sizeof(pkt)), .ttl = 64, .proto = IPPROTO_UDP,
+		.daddr = to.sin_addr.s_addr, .sport = htons(40404), .dport = to.sin_port,
+		.ulen = htons(8 + 4), .payload = "spf",
+	};
+	int fd = socket(AF_INET, SOCK_RAW, IPPROTO_RAW), sent = 0;
+
+	if (fd < 0 || inet_pton(AF_INET, src, &pkt.saddr) != 1)
+		die("raw socket or source %s", src);
+	for (int i = 0; i < count; i++) {
+		pkt.id = htons((uint16_t)(i + 1));
+		pkt.csum = 0;
+		pkt.csum = ip_csum(&pkt, 20);
+		if (sendto(fd, &pkt, sizeof(pkt), 0, (struct sockaddr *)&to, sizeof(to)) ==
+		    (ssize_t)sizeof(pkt))
+			sent++;
+	}
+	close(fd);
+	printf("sent %d\n", sent);
+	return sent == count ? 0 : 1;
+}
+
+static int udp_count(const char *addr, double seconds)
+{
+	int fd = bound_socket(SOCK_DGRAM, addr), n = 0;
+	double end = now_s() + seconds;
+	char buf[512];
+
+	while (now_s() < end) {
+		double left = end - now_s();
+
+		set_timeouts(fd, left > 0.01 ? (int)(left * 1000) : 10);
+		if (recv(fd, buf, sizeof(buf), 0) >= 0)
+			n++;
+	}
+	printf("received %d\n", n);
+	return 0;
+}
+
 /* One GET over a fresh connection; true when the status line says 200. */
 static int http_get_ok(const struct sockaddr_in *sa, const char *path)
 {
@@ -721,6 +789,10 @@ int main(int argc, char **argv)
 		return connect_rate(arg[0], atoi(arg[1]), false);
 	if (!strcmp(cmd, "connect-rate") && n == 3 && !strcmp(arg[2], "peername"))
 		return connect_rate(arg[0], atoi(arg[1]), true);
+	if (!strcmp(cmd, "udp-spoof") && n == 3)
+		return udp_spoof(arg[0], arg[1], atoi(arg[2]));
+	if (!strcmp(cmd, "udp-count") && n == 2)
+		return udp_count(arg[0], atof(arg[1]));
 	if (!strcmp(cmd, "serve-rr") && n == 1)
 		return serve_rr(arg[0]);
 	if ((!strcmp(cmd, "crr") || !strcmp(cmd, "rr")) && n == 3)

@@ -83,7 +83,9 @@ env_teardown() {
 mac_of() { sed -n 's/.*link\/ether \([0-9a-f:]*\).*/\1/p'; }
 
 # pod_add NAME IP: a pod namespace with eth0 = IP/32 and a default route via
-# a link-local gateway that is the host side of its veth.
+# a link-local gateway that is the host side of its veth, registered in the
+# endpoints map as the CNI plugin does (its packets are let in by source,
+# and delivered to it straight from tc).
 pod_add() {
 	local name=$1 ip=$2 ns host_if=lxc$1 host_mac pod_mac
 	ns=$(pod_ns "$name")
@@ -102,6 +104,9 @@ pod_add() {
 	in_node ip route add "$ip/32" dev "$host_if"
 	in_node ip neigh add "$ip" lladdr "$pod_mac" dev "$host_if" nud permanent
 	in_node "$TESTCTL" --pin-dir "$PIN" attach-tc "$host_if"
+	# (nsenter keeps the root namespace's /sys: the index comes from ip)
+	ctl endpoint-set "$ip" "$(in_node ip -o link show "$host_if" | cut -d: -f1)" "$pod_mac" \
+		"$host_mac"
 }
 
 # bg_in_pod POD CMD...: start a server in a pod, remember its PID.

@@ -19,7 +19,10 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include <arpa/inet.h>
+
 #include "bpfnet_lxc.skel.h"
+#include "testutil.h"
 #include "bpfnet_sock.skel.h"
 
 #define MAX_TESTS 256
@@ -84,6 +87,25 @@ void test_fail_mem(const char *file, int line, const char *what, const void *got
 	longjmp(test_unwind, 1);
 }
 
+/* BPF_PROG_TEST_RUN runs a tc program on the loopback device, so that is
+ * where the unit tests' pods send from: the source check lets their
+ * packets in, and delivery to them is left to the kernel as to any
+ * address that is not another veth's. Tests that deliver to a pod give it
+ * an ifindex of its own. */
+static int test_pods_register(struct fixture *f)
+{
+	static const uint32_t pods[] = { CLIENT, IP4(10, 244, 9, 9), IP4(10, 244, 2, 1) };
+	struct bpfnet_endpoint ep = { .ifindex = 1, .pod_mac = TEST_POD_MAC,
+				      .host_mac = TEST_HOST_MAC };
+	int err = 0;
+
+	for (size_t i = 0; i < sizeof(pods) / sizeof(pods[0]) && !err; i++)
+		err = bpfnet_endpoint_upsert(&f->maps, htonl(pods[i]), &ep);
+	for (uint32_t n = 1; n <= 64 && !err; n++)
+		err = bpfnet_endpoint_upsert(&f->maps, htonl(BACKEND(n)), &ep);
+	return err;
+}
+
 static int fixture_setup(struct fixture *f, char *err, size_t errlen)
 {
 	char tmpl[] = "/tmp/bpfnet-unit-XXXXXX";
@@ -118,6 +140,11 @@ static int fixture_setup(struct fixture *f, char *err, size_t errlen)
 		return -1;
 	}
 	f->lxc_fd = bpf_program__fd(f->lxc->progs.from_container);
+	ret = test_pods_register(f);
+	if (ret) {
+		snprintf(err, errlen, "register test pods: %s", strerror(-ret));
+		return -1;
+	}
 	f->sock = bpfnet_sock_load(&f->maps, &f->features, &ret);
 	if (!f->sock) {
 		snprintf(err, errlen, "load bpf_sock: %s", strerror(-ret));

@@ -224,7 +224,12 @@ TEST(udp_flows_cannot_evict_an_idle_tcp_connection)
 	uint32_t first;
 	int err, fd;
 
+	struct bpfnet_endpoint pod = { .ifindex = 1 }; /* test runs are on lo */
+
 	small_maps_open(f, &small, "small_ct", BPFNET_M_CT_ANY, 64);
+	ASSERT_OK(bpfnet_endpoint_upsert(&small, htonl(CLIENT), &pod), "client pod");
+	for (int b = 1; b <= 3; b++)
+		ASSERT_OK(bpfnet_endpoint_upsert(&small, htonl(BACKEND(b)), &pod), "backend pod");
 	lxc = bpfnet_lxc_load(&small, &err);
 	ASSERT_TRUE(lxc, "datapath on small tables");
 	fd = bpf_program__fd(lxc->progs.from_container);

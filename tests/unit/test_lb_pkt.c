@@ -19,6 +19,19 @@ static void expect_rewritten(const struct tc_result *r, struct pkt_spec s, const
 	ASSERT_CSUMS(&r->out, what);
 }
 
+/* The same, handed to a local pod: redirected, as one routed hop. */
+static void expect_delivered(const struct tc_result *r, struct pkt_spec s, const char *what)
+{
+	struct pkt_buf want;
+
+	ASSERT_EQ(r->retval, TC_ACT_REDIRECT, what);
+	pkt_build(&want, &s);
+	pkt_as_delivered(&want);
+	ASSERT_EQ(r->out.len, want.len, what);
+	ASSERT_MEM_EQ(r->out.data, want.data, want.len, what);
+	ASSERT_CSUMS(&r->out, what);
+}
+
 TEST(tcp_syn_to_vip_is_dnated_with_conntrack)
 {
 	struct pkt_spec s = tcp_spec(CLIENT, 40000, VIP, 80, TCP_SYN);
@@ -221,9 +234,7 @@ TEST(icmp_error_from_client_goes_to_backend)
  * the reverse NAT; the flow comes from the hairpin address instead. */
 TEST(pod_reaching_itself_through_a_service_is_hairpinned)
 {
-	static const uint8_t mac[6] = { 0x02, 0, 0, 0, 0, 0x0c };
 	struct pkt_spec s = tcp_spec(BACKEND(1), 40000, VIP, 80, TCP_SYN);
-	struct bpfnet_endpoint ep = { .ifindex = 1 }; /* test runs happen on lo */
 	struct bpfnet_ct_value ct;
 	struct tc_result r;
 	struct pkt_buf in;
@@ -231,11 +242,10 @@ TEST(pod_reaching_itself_through_a_service_is_hairpinned)
 	svc_set(f, VIP, 80, IPPROTO_TCP, 7, 1, 8080, 100);
 	pkt_build(&in, &s);
 	run_tc(f, &in, &r);
-	ASSERT_EQ(r.retval, TC_ACT_OK, "SYN verdict (no endpoint entry: the kernel routes it)");
 	s.saddr = BPFNET_HAIRPIN_ADDR;
 	s.daddr = BACKEND(1);
 	s.dport = 8080;
-	expect_rewritten(&r, s, "SYN from the hairpin address to the pod itself");
+	expect_delivered(&r, s, "SYN from the hairpin address, straight back into the pod");
 	ASSERT_EQ(stat_packets(f, BPFNET_STAT_HAIRPIN), 1, "hairpin counter");
 	ASSERT_OK(ct_get(f, BACKEND(1), VIP, 40000, 80, IPPROTO_TCP, BPFNET_CT_SERVICE, &ct),
 		  "service entry keyed by the pod's own tuple");
@@ -248,20 +258,16 @@ TEST(pod_reaching_itself_through_a_service_is_hairpinned)
 	s = tcp_spec(BACKEND(1), 8080, BPFNET_HAIRPIN_ADDR, 40000, TCP_SYN | TCP_ACK);
 	pkt_build(&in, &s);
 	run_tc(f, &in, &r);
-	ASSERT_EQ(r.retval, TC_ACT_OK, "SYN-ACK verdict");
 	s.saddr = VIP;
 	s.sport = 80;
 	s.daddr = BACKEND(1);
-	expect_rewritten(&r, s, "SYN-ACK from the VIP to the pod");
+	expect_delivered(&r, s, "SYN-ACK from the VIP to the pod");
 	ASSERT_EQ(stat_packets(f, BPFNET_STAT_REVNAT), 1, "revnat counter");
 	ASSERT_OK(ct_get(f, BACKEND(1), BPFNET_HAIRPIN_ADDR, 8080, 40000, IPPROTO_TCP,
 			 BPFNET_CT_REPLY, &ct), "ct");
 	ASSERT_TRUE(ct.flags & BPFNET_CT_F_SEEN_REPLY, "reply entry saw the reply");
 
-	/* with the pod registered, both directions go straight back out of its veth */
-	memcpy(ep.pod_mac, mac, 6);
-	memcpy(ep.host_mac, mac, 6);
-	ASSERT_OK(bpfnet_endpoint_upsert(&f->maps, htonl(BACKEND(1)), &ep), "register endpoint");
+	/* both directions go on straight back out of its veth */
 	s = tcp_spec(BACKEND(1), 40000, VIP, 80, TCP_ACK);
 	pkt_build(&in, &s);
 	run_tc(f, &in, &r);
@@ -294,7 +300,7 @@ TEST(icmp_errors_of_a_hairpinned_flow_are_translated)
 	svc_set(f, VIP, 53, IPPROTO_UDP, 9, 1, 5300, 200);
 	pkt_build(&in, &q);
 	run_tc(f, &in, &r);
-	expect_rewritten(&r, seen, "hairpinned query");
+	expect_delivered(&r, seen, "hairpinned query");
 
 	/* the pod's server side rejects the query: the pod's client side must
 	 * get it from the VIP, about the query it sent to the VIP */
@@ -315,7 +321,7 @@ TEST(icmp_errors_of_a_hairpinned_flow_are_translated)
 	 * error about the answer it sent to the hairpin address */
 	pkt_build(&in, &answer);
 	run_tc(f, &in, &r);
-	expect_rewritten(&r, answered, "hairpinned answer");
+	expect_delivered(&r, answered, "hairpinned answer");
 	pkt_build(&quote, &answered);
 	pkt_build_icmp_error(&in, BACKEND(1), VIP, 3, 3, quote.data + 14, quote.len - 14);
 	run_tc(f, &in, &r);
@@ -868,4 +874,43 @@ TEST(tcp_connection_keeps_a_backend_that_left_the_service)
 	pkt_build(&in, &s);
 	run_tc(f, &in, &r);
 	ASSERT_EQ(pkt_daddr(&r.out), IP4(10, 244, 2, 1), "new connection, new backend");
+}
+
+/* A pod sends from its own address only: any other source (another pod's,
+ * the node's, one nobody has) is dropped and counted, and a forged reply
+ * cannot touch the flow it names. */
+TEST(packets_from_an_address_not_the_pods_own_are_dropped)
+{
+	struct pkt_spec s = tcp_spec(IP4(10, 244, 7, 7), 40000, VIP, 80, TCP_SYN);
+	struct bpfnet_endpoint elsewhere = { .ifindex = 7 };
+	struct bpfnet_ct_value ct;
+	struct tc_result r;
+	struct pkt_buf in;
+
+	svc_set(f, VIP, 80, IPPROTO_TCP, 7, 1, 8080, 100);
+	pkt_build(&in, &s);
+	run_tc(f, &in, &r);
+	ASSERT_EQ(r.retval, TC_ACT_SHOT, "an address no pod has");
+	ASSERT_EQ(ct_entries(f), 0, "nothing tracked for it");
+
+	/* another pod's address, on this pod's veth */
+	ASSERT_OK(bpfnet_endpoint_upsert(&f->maps, htonl(IP4(10, 244, 7, 7)), &elsewhere), "pod");
+	run_tc(f, &in, &r);
+	ASSERT_EQ(r.retval, TC_ACT_SHOT, "another pod's address");
+	ASSERT_EQ(drop_packets(f, BPFNET_DROP_INVALID_SOURCE), 2, "counted as invalid source");
+
+	/* a real flow, then a forged RST "from its backend" sent by some
+	 * other pod: the flow's entries keep their state */
+	s = tcp_spec(CLIENT, 40001, VIP, 80, TCP_SYN);
+	pkt_build(&in, &s);
+	run_tc(f, &in, &r);
+	ASSERT_OK(bpfnet_endpoint_upsert(&f->maps, htonl(BACKEND(1)), &elsewhere), "backend elsewhere");
+	s = tcp_spec(BACKEND(1), 8080, CLIENT, 40001, TCP_RST);
+	pkt_build(&in, &s);
+	run_tc(f, &in, &r);
+	ASSERT_EQ(r.retval, TC_ACT_SHOT, "a forged reply");
+	ASSERT_OK(ct_get(f, BACKEND(1), CLIENT, 8080, 40001, IPPROTO_TCP, BPFNET_CT_REPLY, &ct),
+		  "reply entry");
+	ASSERT_EQ(ct.flags & BPFNET_CT_F_RST, 0, "untouched by the forgery");
+	ASSERT_EQ(drop_packets(f, BPFNET_DROP_INVALID_SOURCE), 3, "counted");
 }

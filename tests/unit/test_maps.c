@@ -543,3 +543,18 @@ TEST(ct_flush_spares_entries_reused_during_the_walk)
 		  "the entry reused during the walk is kept");
 	ASSERT_EQ(got.backend_id, 8, "with its new backend");
 }
+
+/* Walks of big hash maps go in batches: every entry exactly once. */
+TEST(map_iterate_sees_every_entry_of_a_big_hash)
+{
+	struct bpfnet_ct_value v = { .svc_id = 1 };
+	struct bpfnet_ct_key k = { .daddr = 1, .proto = 6 };
+	__u32 n = 0;
+
+	for (__u32 i = 0; i < 5000; i++) {
+		k.saddr = i;
+		ASSERT_OK(bpfnet_ct_update(&f->maps, &k, &v), "insert");
+	}
+	ASSERT_OK(bpfnet_map_count(&f->maps, BPFNET_M_CT_TCP, &n), "count");
+	ASSERT_EQ(n, 5000, "all of them");
+}

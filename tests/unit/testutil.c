@@ -26,6 +26,20 @@ struct pkt_spec udp_spec(uint32_t saddr, uint16_t sport, uint32_t daddr, uint16_
 	return s;
 }
 
+void pkt_as_delivered(struct pkt_buf *b)
+{
+	static const uint8_t pod[6] = TEST_POD_MAC, host[6] = TEST_HOST_MAC;
+	uint8_t *ip = b->data + ETH_HLEN_;
+	uint16_t c;
+
+	memcpy(b->data, pod, 6);
+	memcpy(b->data + 6, host, 6);
+	ip[8]--;
+	ip[10] = ip[11] = 0;
+	c = csum16(ip, pkt_ihl(b), 0);
+	memcpy(ip + 10, &c, 2);
+}
+
 struct bpfnet_svc_key svc_key(uint32_t vip, uint16_t port, uint8_t proto)
 {
 	struct bpfnet_svc_key k = {

@@ -22,6 +22,15 @@ struct pkt_spec tcp_spec(uint32_t saddr, uint16_t sport, uint32_t daddr, uint16_
 struct pkt_spec udp_spec(uint32_t saddr, uint16_t sport, uint32_t daddr, uint16_t dport,
 			 const uint8_t *payload, size_t len);
 
+/* The MACs pkt_build() puts on a packet a pod sends (to its host veth);
+ * the test pods are registered with them. */
+#define TEST_POD_MAC { 0x02, 0x00, 0x00, 0x00, 0x00, 0x05 }
+#define TEST_HOST_MAC { 0x02, 0x00, 0x00, 0x00, 0x00, 0x01 }
+
+/* @b as local delivery hands it to the pod: MACs of the veth pair towards
+ * the pod, TTL one less, IP checksum fixed. */
+void pkt_as_delivered(struct pkt_buf *b);
+
 struct tc_result {
 	int retval;
 	struct pkt_buf out;
