@@ -139,10 +139,13 @@ BENCH_SRCS := tests/bench/bench_datapath.c tests/unit/packet.c
 # the CNI plugin's netlink and IPAM modules are unit-tested on their own
 CNI_LIB_SRCS = $(filter-out cni-plugin/main.c cni-plugin/commands.c,$(CNI_SRCS))
 
+# allocation-failure injection (tests/unit/fault.c) wraps our code's allocations
+FAULT_WRAP := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup
+
 $(OUT)/tests/bpfnet-unit: $(call obj-san,$(UNIT_SRCS) $(LIB_SRCS) $(AGENT_LIB_SRCS) $(CNI_LIB_SRCS))
 	$(call msg,LINK,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(SAN_FLAGS) $^ -o $@ $(LDLIBS) -lcjson -lcurl -lyaml -lmnl
+	$(Q)$(CC) $(SAN_FLAGS) $(FAULT_WRAP) $^ -o $@ $(LDLIBS) -lcjson -lcurl -lyaml -lmnl
 
 $(OUT)/tests/bpfnet-testctl: $(call obj-san,$(TESTCTL_SRCS) $(LIB_SRCS))
 	$(call msg,LINK,$@)

@@ -178,8 +178,10 @@ void agent_own_node_changed(struct agent *a, const struct node *n)
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	doc = cJSON_CreateObject();
 	cidrs = doc ? cJSON_AddArrayToObject(doc, "podCIDRs") : NULL;
+	/* every CIDR or none: a file missing one would hand out wrong addresses */
 	for (size_t i = 0; cidrs && i < n->n_pod_cidrs; i++)
-		cJSON_AddItemToArray(cidrs, cJSON_CreateString(n->pod_cidrs[i]));
+		if (!cJSON_AddItemToArray(cidrs, cJSON_CreateString(n->pod_cidrs[i])))
+			cidrs = NULL;
 	text = cidrs && cJSON_AddStringToObject(doc, "name", n->name) ? cJSON_Print(doc) : NULL;
 	cJSON_Delete(doc);
 	f = text ? fopen(tmp, "w") : NULL;

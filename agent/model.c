@@ -108,19 +108,34 @@ static int parse_proto(const cJSON *obj, __u8 *proto, bool *skip, char *err, siz
 	return 0;
 }
 
+/* An integral JSON number in [lo, hi]. The range is checked on the double
+ * before any conversion: casting one out of range is undefined behaviour. */
+static bool json_int_in(const cJSON *v, double lo, double hi, long *out)
+{
+	double d;
+
+	if (!cJSON_IsNumber(v))
+		return false;
+	d = v->valuedouble;
+	if (!(d >= lo && d <= hi)) /* also refuses NaN */
+		return false;
+	*out = (long)d; /* in range now: defined */
+	return (double)*out == d;
+}
+
 /* A port number field: absent gives 0 when allowed, anything else must be 1..65535. */
 static int parse_port_num(const cJSON *obj, const char *key, bool required, __u16 *port,
 			  char *err, size_t errlen)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+	long n;
 
 	*port = 0;
 	if (!v || cJSON_IsNull(v))
 		return required ? fail(err, errlen, "%s missing", key) : 0;
-	if (!cJSON_IsNumber(v) || v->valuedouble != (double)(int)v->valuedouble ||
-	    v->valueint < (required ? 1 : 0) || v->valueint > 65535)
+	if (!json_int_in(v, required ? 1 : 0, 65535, &n))
 		return fail(err, errlen, "%s is not a port number", key);
-	*port = (__u16)v->valueint;
+	*port = (__u16)n;
 	return 0;
 }
 
@@ -281,9 +296,11 @@ int service_parse(const cJSON *obj, struct service *s, char *err, size_t errlen)
 		cfg = cfg ? cJSON_GetObjectItemCaseSensitive(cfg, "clientIP") : NULL;
 		t = cfg ? cJSON_GetObjectItemCaseSensitive(cfg, "timeoutSeconds") : NULL;
 		if (t && !cJSON_IsNull(t)) {
-			if (!cJSON_IsNumber(t) || t->valueint < 1 || t->valueint > 86400)
+			long n;
+
+			if (!json_int_in(t, 1, 86400, &n))
 				return fail(err, errlen, "sessionAffinityConfig timeout out of range");
-			s->affinity_timeout_s = (__u32)t->valueint;
+			s->affinity_timeout_s = (__u32)n;
 		}
 	}
 	itp = str_of(spec, "internalTrafficPolicy");

@@ -770,8 +770,10 @@ int reconciler_init(struct reconciler *r, struct bpfnet_maps *maps)
 	r->backend_ids.next = 1;
 	r->backend_ids.limit = maps->max_entries[BPFNET_M_BACKEND];
 	if (htab_init(&r->frontends, 1024) || htab_init(&r->owned, 1024) ||
-	    htab_init(&r->conflicted, 16))
+	    htab_init(&r->conflicted, 16)) {
+		reconciler_free(r);
 		return -ENOMEM;
+	}
 	/* walking a new backend array costs ~50 ms at 256k ids for nothing */
 	if (!maps->created[BPFNET_M_BACKEND])
 		err = bpfnet_map_iterate(maps, BPFNET_M_BACKEND, adopt_backend, r);
@@ -782,6 +784,8 @@ int reconciler_init(struct reconciler *r, struct bpfnet_maps *maps)
 		err = recount_service_addrs(r);
 	if (!err)
 		err = adopt_free_backend_ids(r);
+	if (err)
+		reconciler_free(r); /* nothing half made is left to the caller */
 	return err;
 }
 
@@ -807,6 +811,7 @@ void reconciler_free(struct reconciler *r)
 	id_pool_free(&r->backend_ids);
 	free(r->stale_backends);
 	bpfnet_batch_free(r->batch); /* anything still staged was never written */
+	memset(r, 0, sizeof(*r));
 }
 
 size_t reconciler_frontends(const struct reconciler *r)

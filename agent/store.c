@@ -130,8 +130,9 @@ int store_put_slice(struct store *st, struct endpoint_slice *slice, char *affect
 		index_del(st, old);
 	}
 	err = htab_put(&st->slices, key, strlen(key), slice, &prev);
-	if (!err)
-		err = index_add(st, slice);
+	if (!err && (err = index_add(st, slice)))
+		/* the caller frees @slice on failure: it must not stay here */
+		htab_del(&st->slices, key, strlen(key));
 	if (old) {
 		slice_free(old);
 		free(old);

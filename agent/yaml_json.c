@@ -36,6 +36,7 @@ static cJSON *read_collection(struct yaml_reader *r, bool mapping, int depth)
 		return fail(r, "out of memory", NULL);
 	for (;;) {
 		cJSON *key = NULL, *val;
+		bool added;
 
 		if (!yaml_parser_parse(&r->parser, &ev))
 			goto err;
@@ -67,10 +68,15 @@ static cJSON *read_collection(struct yaml_reader *r, bool mapping, int depth)
 		if (mapping) {
 			/* a repeated key: the last one wins, as in most readers */
 			cJSON_DeleteItemFromObjectCaseSensitive(out, key->valuestring);
-			cJSON_AddItemToObject(out, key->valuestring, val);
+			added = cJSON_AddItemToObject(out, key->valuestring, val);
 			cJSON_Delete(key);
 		} else {
-			cJSON_AddItemToArray(out, val);
+			added = cJSON_AddItemToArray(out, val);
+		}
+		if (!added) { /* the key's copy could not be made */
+			cJSON_Delete(val);
+			fail(r, "out of memory", NULL);
+			goto err;
 		}
 	}
 err:

@@ -295,6 +295,15 @@ TEST(model_malformed_values_are_rejected)
 		SVC_HEAD("p", "d") "\"spec\":{\"clusterIP\":\"10.96.0.1\",\"ports\":[{\"port\":\"eighty\"}]}}",
 		SVC_HEAD("p", "d") "\"spec\":{\"clusterIP\":\"10.96.0.1\",\"ports\":[{\"port\":70000}]}}",
 		SVC_HEAD("p", "d") "\"spec\":{\"clusterIP\":\"10.96.0.1\",\"ports\":[{\"port\":80.5}]}}",
+		/* beyond any integer: converting them unchecked is undefined */
+		SVC_HEAD("p", "d") "\"spec\":{\"clusterIP\":\"10.96.0.1\",\"ports\":[{\"port\":1e300}]}}",
+		SVC_HEAD("p", "d") "\"spec\":{\"clusterIP\":\"10.96.0.1\",\"ports\":[{\"port\":-1e300}]}}",
+		SVC_HEAD("p", "d") "\"spec\":{\"clusterIP\":\"10.96.0.1\",\"ports\":[{\"port\":80,"
+			"\"nodePort\":4e9}]}}",
+		SVC_HEAD("p", "d") "\"spec\":{\"clusterIP\":\"10.96.0.1\",\"sessionAffinity\":\"ClientIP\","
+			"\"sessionAffinityConfig\":{\"clientIP\":{\"timeoutSeconds\":1e20}},\"ports\":[{\"port\":80}]}}",
+		SVC_HEAD("p", "d") "\"spec\":{\"clusterIP\":\"10.96.0.1\",\"sessionAffinity\":\"ClientIP\","
+			"\"sessionAffinityConfig\":{\"clientIP\":{\"timeoutSeconds\":30.5}},\"ports\":[{\"port\":80}]}}",
 		SVC_HEAD("p", "d") "\"spec\":{\"clusterIP\":\"10.96.0.300\",\"ports\":[{\"port\":80}]}}",
 		SVC_HEAD("p", "d") "\"spec\":{\"clusterIP\":\"10.96.0.1\",\"ports\":[{\"port\":80,\"protocol\":\"QUIC\"}]}}",
 		SVC_HEAD("p", "d") "\"spec\":{\"type\":\"Mystery\"}}",
