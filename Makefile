@@ -76,7 +76,7 @@ TEST_BPF_OBJS := $(OUT)/bpf/test_empty_tc.o $(OUT)/bpf/test_bench_lb.o
 BENCH_SKELS   := $(OUT)/skel/test_empty_tc.skel.h $(OUT)/skel/test_bench_lb.skel.h
 
 # ---- userspace: each source is built plain and, for tests, sanitized ----
-LIB_SRCS := lib/maps.c lib/maps_batch.c lib/maps_vip.c lib/loader.c
+LIB_SRCS := lib/maps.c lib/maps_batch.c lib/maps_vip.c lib/maps_migrate.c lib/loader.c
 
 $(OUT)/obj/%.o: %.c $(SKELS) | $(DEPS_STAMP)
 	$(call msg,CC,$@)

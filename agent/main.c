@@ -389,6 +389,18 @@ int main(int argc, char **argv)
 			bpfnet_maps_strerror(&a.maps, err, msg, sizeof(msg)));
 		return 1;
 	}
+	{
+		struct bpfnet_migration mig;
+
+		/* before adoption: what it adopts may come from an old layout */
+		err = bpfnet_maps_migrate(&a.maps, false, &mig);
+		if (err)
+			log_msg(LOG_WARN, "maps of an older layout not copied", "error=\"%s\"",
+				strerror(-err));
+		else if (mig.maps_found)
+			log_msg(LOG_INFO, "maps of an older layout copied", "maps=%u entries=%lu "
+				"skipped=%lu", mig.maps_found, mig.copied, mig.skipped);
+	}
 	if (store_init(&a.store) || htab_init(&a.file.digests, 1024) ||
 	    reconciler_init(&a.rec, &a.maps)) {
 		log_msg(LOG_ERROR, "init failed", "%s", "");

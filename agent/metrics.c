@@ -112,6 +112,9 @@ void metrics_render(struct agent *a, struct buf *b)
 
 	bprintf(b, "# HELP bpfnet_ready 1 after the first full sync.\n# TYPE bpfnet_ready gauge\n"
 		   "bpfnet_ready %d\n", a->ready);
+	bprintf(b, "# HELP bpfnet_endpoints_upgraded Pods moved onto this agent's datapath "
+		   "program when it started.\n# TYPE bpfnet_endpoints_upgraded gauge\n"
+		   "bpfnet_endpoints_upgraded %u\n", atomic_load(&a->loader.endpoints_upgraded));
 	bprintf(b, "# HELP bpfnet_node_known 1 when this node's Node object is in the cache.\n"
 		   "# TYPE bpfnet_node_known gauge\nbpfnet_node_known{node=\"%s\"} %d\n",
 		a->cfg.node_name, htab_get_str(&a->store.nodes, a->cfg.node_name) != NULL);

@@ -407,6 +407,23 @@ int cni_add(struct cni_req *r, struct cni_error *e, cJSON **result)
 		cni_fail(e, CNI_ERR_DATAPATH, strerror(-err), "cannot register the pod in endpoint_v1");
 		goto out_link;
 	}
+	/* an agent upgrading the datapath meanwhile re-attached the endpoints
+	 * it found; registered only now, this pod follows its pin itself */
+	{
+		char pin[PATH_MAX + 64];
+		bool changed;
+
+		snprintf(pin, sizeof(pin), "%s/%s", r->pin_dir, BPFNET_PROG_FROM_CONTAINER);
+		err = bpfnet_tc_follow_pin(host.ifindex, true, pin, &changed);
+		if (err) {
+			bpfnet_endpoint_delete(&dp.maps, addr);
+			cni_fail(e, CNI_ERR_DATAPATH, strerror(-err),
+				 "cannot attach the current datapath to %s", host_name);
+			goto out_link;
+		}
+		if (changed)
+			cni_log(r, "msg=\"the datapath was upgraded during ADD: followed it\"");
+	}
 	*result = add_result(r, host_name, &host, &pod, addr);
 	{
 		char ip[INET_ADDRSTRLEN];

@@ -189,6 +189,39 @@ int bpfnet_tc_query(int ifindex, bool ingress, __u32 *prog_id)
 	return err;
 }
 
+__u32 bpfnet_prog_id(int fd)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+
+	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.id;
+}
+
+int bpfnet_tc_follow_pin(int ifindex, bool ingress, const char *pin_path, bool *changed)
+{
+	*changed = false;
+	/* the pin may move on while we attach: a few rounds settle it */
+	for (int round = 0; round < 4; round++) {
+		__u32 attached = 0, pinned;
+		int fd = bpf_obj_get(pin_path), err;
+
+		if (fd < 0)
+			return -errno;
+		pinned = bpfnet_prog_id(fd);
+		err = bpfnet_tc_query(ifindex, ingress, &attached);
+		if (!err && attached == pinned) {
+			close(fd);
+			return 0;
+		}
+		err = bpfnet_tc_attach(ifindex, ingress, fd);
+		close(fd);
+		if (err)
+			return err;
+		*changed = true;
+	}
+	return -EAGAIN;
+}
+
 int bpfnet_cgroup2_mount(char *buf, size_t len)
 {
 	struct mntent *ent;

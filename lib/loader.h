@@ -46,6 +46,18 @@ int bpfnet_tc_detach(int ifindex, bool ingress);
 /* The id of the program bpfnet's filter runs there; -ENOENT if none. */
 int bpfnet_tc_query(int ifindex, bool ingress, __u32 *prog_id);
 
+/*
+ * Make bpfnet's filter on @ifindex run the program pinned at @pin_path now.
+ * An agent that pins a new datapath re-attaches it on every endpoint it
+ * finds registered; a pod attached before that pin but registered after
+ * the agent's walk is brought along by calling this once registered.
+ * *@changed tells whether it had to attach. 0 or a negative errno.
+ */
+int bpfnet_tc_follow_pin(int ifindex, bool ingress, const char *pin_path, bool *changed);
+
+/* The id of the program @fd refers to (0 when it cannot be read). */
+__u32 bpfnet_prog_id(int fd);
+
 /* Where cgroup v2 is mounted, from /proc/mounts. */
 int bpfnet_cgroup2_mount(char *buf, size_t len);
 

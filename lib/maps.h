@@ -173,6 +173,20 @@ typedef bool (*bpfnet_ct_match_fn)(const struct bpfnet_ct_key *key,
 				   const struct bpfnet_ct_value *val, void *arg);
 int bpfnet_ct_flush(struct bpfnet_maps *m, bpfnet_ct_match_fn match, void *arg, __u32 *deleted);
 
+/*
+ * Maps an earlier bpfnet pinned under a layout this one replaced (ct_v1,
+ * backend_v1): their entries are converted and copied into the current
+ * maps, never over an entry already there. Run it once the maps are open
+ * (the old datapath may still be writing the old maps), then again with
+ * @retire once every program runs on the new ones: the last copy, after
+ * which the old pins are removed (the kernel frees them when unused).
+ */
+struct bpfnet_migration {
+	unsigned int maps_found, maps_retired;
+	unsigned long copied, skipped; /* skipped: no place in the new layout */
+};
+int bpfnet_maps_migrate(struct bpfnet_maps *m, bool retire, struct bpfnet_migration *st);
+
 /* Counters summed over CPUs, indexed by enum bpfnet_stat / DROP_BASE+reason. */
 int bpfnet_stats_read(struct bpfnet_maps *m, struct bpfnet_stat_value out[BPFNET_STATS_MAX]);
 

@@ -32,6 +32,8 @@
  *                                 the list; print ok/fail and the rate
  *   rr ADDR:PORT[,...] THREADS SECONDS  1-byte request/answer over one connection
  *                                 per thread
+ *   tcp-hold ADDR:PORT N SECONDS  N connections (to a serve-rr) kept open for SECONDS,
+ *                                 each asking for and checking one byte every 100 ms
  *   udp-spoof SRC DST:PORT N      N UDP datagrams from source address SRC, through a raw
  *                                 socket (as a pod with CAP_NET_RAW could)
  *   udp-count ADDR:PORT SECONDS   print how many datagrams arrived in SECONDS
@@ -633,6 +635,50 @@ static int rr_run(const char *addr, int threads, double seconds, bool reconnect)
 	return fail ? 1 : 0;
 }
 
+/* Long-lived connections: each must keep answering on the same socket
+ * (a connection moved to another backend gets a RST, one whose replies
+ * are not translated any more gets nothing). */
+static int tcp_hold(const char *addr, int n, double seconds)
+{
+	struct rr_job j = { .n_sa = 1 };
+	unsigned long ok = 0, fail = 0;
+	double end = now_s() + seconds;
+	int fds[256];
+
+	if (n < 1 || n > 256)
+		die("N must be 1..256%s", "");
+	signal(SIGPIPE, SIG_IGN);
+	j.sa[0] = parse_addr(addr);
+	for (int i = 0; i < n; i++) {
+		fds[i] = rr_connect(&j);
+		if (fds[i] < 0)
+			die("connect %s", addr);
+	}
+	while (now_s() < end) {
+		const struct timespec pause = { .tv_nsec = 100 * 1000 * 1000 };
+
+		for (int i = 0; i < n; i++) {
+			if (fds[i] < 0)
+				continue;
+			if (!rr_once(fds[i])) {
+				ok++;
+				continue;
+			}
+			fprintf(stderr, "connection %d broke at %.1f s before the end: %s\n", i,
+				end - now_s(), strerror(errno));
+			fail++;
+			close(fds[i]);
+			fds[i] = -1;
+		}
+		nanosleep(&pause, NULL);
+	}
+	for (int i = 0; i < n; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	printf("ok %lu fail %lu\n", ok, fail);
+	return fail ? 1 : 0;
+}
+
 static uint16_t ip_csum(const void *data, size_t len)
 {
 	const uint8_t *p = data;
@@ -789,6 +835,8 @@ int main(int argc, char **argv)
 		return connect_rate(arg[0], atoi(arg[1]), false);
 	if (!strcmp(cmd, "connect-rate") && n == 3 && !strcmp(arg[2], "peername"))
 		return connect_rate(arg[0], atoi(arg[1]), true);
+	if (!strcmp(cmd, "tcp-hold") && n == 3)
+		return tcp_hold(arg[0], atoi(arg[1]), atof(arg[2]));
 	if (!strcmp(cmd, "udp-spoof") && n == 3)
 		return udp_spoof(arg[0], arg[1], atoi(arg[2]));
 	if (!strcmp(cmd, "udp-count") && n == 2)

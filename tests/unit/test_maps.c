@@ -558,3 +558,75 @@ TEST(map_iterate_sees_every_entry_of_a_big_hash)
 	ASSERT_OK(bpfnet_map_count(&f->maps, BPFNET_M_CT_TCP, &n), "count");
 	ASSERT_EQ(n, 5000, "all of them");
 }
+
+/* An earlier bpfnet's ct_v1 and backend_v1 beside the current maps: their
+ * entries are converted and copied (never over a newer one), and retiring
+ * removes the old pins. */
+TEST(maps_of_an_older_layout_are_converted_and_retired)
+{
+	struct {
+		__u64 created, last_seen;
+		__u32 backend_id, svc_id;
+		__u16 flags;
+		__be16 backend_port;
+		__be32 backend_addr;
+	} old = { .last_seen = 5, .backend_id = 3, .svc_id = 7, .flags = BPFNET_CT_F_SEEN_REPLY };
+	struct bpfnet_ct_key fwd = { .saddr = htonl(CLIENT), .daddr = htonl(VIP), .sport = htons(1000),
+				     .dport = htons(80), .proto = IPPROTO_TCP,
+				     .dir = BPFNET_CT_SERVICE };
+	struct bpfnet_ct_key udp = fwd, orphan = fwd, fresh = fwd;
+	struct bpfnet_backend be = { htonl(BACKEND(3)), htons(8080), IPPROTO_TCP, 0 }, got_be;
+	struct bpfnet_revnat rn = { htonl(VIP), htons(80), 0 };
+	struct bpfnet_ct_value v, newer = { .svc_id = 99 };
+	struct bpfnet_migration mig;
+	char path[PATH_MAX + 32];
+	int ct_fd, be_fd;
+	__u32 id = 3, svc = 7;
+
+	ct_fd = bpf_map_create(BPF_MAP_TYPE_LRU_HASH, "ct_v1", sizeof(fwd), sizeof(old), 64, NULL);
+	be_fd = bpf_map_create(BPF_MAP_TYPE_HASH, "backend_v1", 4, sizeof(be), 64, NULL);
+	ASSERT_TRUE(ct_fd >= 0 && be_fd >= 0, "old maps");
+	snprintf(path, sizeof(path), "%s/ct_v1", f->pin_dir);
+	ASSERT_OK(bpf_obj_pin(ct_fd, path), "pin ct_v1");
+	snprintf(path, sizeof(path), "%s/backend_v1", f->pin_dir);
+	ASSERT_OK(bpf_obj_pin(be_fd, path), "pin backend_v1");
+	ASSERT_OK(bpf_map_update_elem(be_fd, &id, &be, BPF_ANY), "old backend 3");
+	ASSERT_OK(bpf_map_update_elem(f->maps.fd[BPFNET_M_REVNAT], &svc, &rn, BPF_ANY), "revnat 7");
+	/* a TCP flow from before backend addresses were kept (found by id) */
+	ASSERT_OK(bpf_map_update_elem(ct_fd, &fwd, &old, BPF_ANY), "tcp flow");
+	udp.proto = IPPROTO_UDP;
+	old.backend_addr = htonl(BACKEND(3));
+	old.backend_port = htons(8080);
+	ASSERT_OK(bpf_map_update_elem(ct_fd, &udp, &old, BPF_ANY), "udp flow");
+	orphan.sport = htons(1001); /* of a service that is gone */
+	old.svc_id = 8;
+	ASSERT_OK(bpf_map_update_elem(ct_fd, &orphan, &old, BPF_ANY), "orphan");
+	fresh.sport = htons(1002); /* the new datapath has its own already */
+	old.svc_id = 7;
+	ASSERT_OK(bpf_map_update_elem(ct_fd, &fresh, &old, BPF_ANY), "old of a fresh one");
+	ASSERT_OK(bpfnet_ct_update(&f->maps, &fresh, &newer), "fresh one");
+
+	ASSERT_OK(bpfnet_maps_migrate(&f->maps, false, &mig), "copy");
+	ASSERT_EQ(mig.maps_found, 2, "both old maps found");
+	ASSERT_EQ(mig.copied, 3, "tcp, udp, backend");
+	ASSERT_EQ(mig.skipped, 2, "the orphan and the one with a newer copy");
+	ASSERT_OK(bpfnet_ct_lookup(&f->maps, &fwd, &v), "tcp flow in the TCP table");
+	ASSERT_EQ(v.backend_addr, htonl(BACKEND(3)), "its backend found by id");
+	ASSERT_EQ(v.rev_addr, htonl(VIP), "its VIP from the reverse-NAT entry");
+	ASSERT_TRUE(v.flags & BPFNET_CT_F_ESTABLISHED, "an answered TCP flow is established");
+	ASSERT_OK(bpf_map_lookup_elem(f->maps.fd[BPFNET_M_CT_ANY], &udp, &v), "udp in the other");
+	ASSERT_EQ(bpfnet_ct_lookup(&f->maps, &orphan, &v), -ENOENT, "an orphan stays behind");
+	ASSERT_OK(bpfnet_ct_lookup(&f->maps, &fresh, &v), "fresh");
+	ASSERT_EQ(v.svc_id, 99, "never overwritten");
+	ASSERT_OK(bpfnet_backend_get(&f->maps, 3, &got_be), "backend 3 in the array");
+	ASSERT_EQ(got_be.addr, htonl(BACKEND(3)), "same address");
+
+	ASSERT_OK(bpfnet_maps_migrate(&f->maps, true, &mig), "retire");
+	ASSERT_EQ(mig.maps_retired, 2, "both retired");
+	snprintf(path, sizeof(path), "%s/ct_v1", f->pin_dir);
+	ASSERT_TRUE(access(path, F_OK) != 0, "ct_v1 unpinned");
+	ASSERT_OK(bpfnet_maps_migrate(&f->maps, true, &mig), "nothing left");
+	ASSERT_EQ(mig.maps_found, 0, "no old maps");
+	close(ct_fd);
+	close(be_fd);
+}
