@@ -27,4 +27,30 @@ int sock_getpeername4(struct bpf_sock_addr *ctx)
 	return sock_xlate_rev(ctx, BPFNET_STAT_SOCK_PEERNAME_XLATE);
 }
 
+/* AF_INET6 sockets reaching IPv4 services at v4-mapped addresses */
+
+SEC("cgroup/connect6")
+int sock_connect6(struct bpf_sock_addr *ctx)
+{
+	return sock6_xlate_fwd(ctx, 1, BPFNET_STAT_SOCK_CONNECT_XLATE);
+}
+
+SEC("cgroup/sendmsg6")
+int sock_sendmsg6(struct bpf_sock_addr *ctx)
+{
+	return sock6_xlate_fwd(ctx, 0, BPFNET_STAT_SOCK_SENDMSG_XLATE);
+}
+
+SEC("cgroup/recvmsg6")
+int sock_recvmsg6(struct bpf_sock_addr *ctx)
+{
+	return sock6_xlate_rev(ctx, BPFNET_STAT_SOCK_RECVMSG_XLATE);
+}
+
+SEC("cgroup/getpeername6")
+int sock_getpeername6(struct bpf_sock_addr *ctx)
+{
+	return sock6_xlate_rev(ctx, BPFNET_STAT_SOCK_PEERNAME_XLATE);
+}
+
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

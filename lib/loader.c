@@ -89,6 +89,10 @@ static const char *const sock_link_pins[] = {
 	"link_sock_sendmsg4_v1",
 	"link_sock_recvmsg4_v1",
 	"link_sock_getpeername4_v1",
+	"link_sock_connect6_v1",
+	"link_sock_sendmsg6_v1",
+	"link_sock_recvmsg6_v1",
+	"link_sock_getpeername6_v1",
 };
 
 static int sock_attach_one(struct bpf_program *prog, int cg_fd, const char *pin)
@@ -118,7 +122,13 @@ int bpfnet_sock_attach(struct bpfnet_sock_skel *s, const char *cgroup_path, cons
 		s->progs.sock_sendmsg4,
 		s->progs.sock_recvmsg4,
 		s->progs.sock_getpeername4,
+		s->progs.sock_connect6,
+		s->progs.sock_sendmsg6,
+		s->progs.sock_recvmsg6,
+		s->progs.sock_getpeername6,
 	};
+	_Static_assert(sizeof(progs) / sizeof(progs[0]) ==
+		       sizeof(sock_link_pins) / sizeof(sock_link_pins[0]), "a pin per program");
 	char pin[PATH_MAX];
 	int cg_fd, err = 0;
 

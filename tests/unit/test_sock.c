@@ -431,3 +431,168 @@ TEST(sock_connections_spread_over_backends)
 	svc_set_lo(f, 80, IPPROTO_TCP, 3, 8080);
 	run_in_cgroup_netns(f, child_spread, NULL);
 }
+
+/* ---- AF_INET6 sockets reaching IPv4 services (v4-mapped) ---- */
+
+static struct sockaddr_in6 sin6_mapped(uint32_t addr, uint16_t port)
+{
+	struct sockaddr_in6 sa = { .sin6_family = AF_INET6, .sin6_port = htons(port) };
+
+	sa.sin6_addr.s6_addr[10] = sa.sin6_addr.s6_addr[11] = 0xff;
+	memcpy(&sa.sin6_addr.s6_addr[12], &(uint32_t){ htonl(addr) }, 4);
+	return sa;
+}
+
+static bool is_mapped(const struct sockaddr_in6 *sa, uint32_t addr, uint16_t port)
+{
+	struct sockaddr_in6 want = sin6_mapped(addr, port);
+
+	return sa->sin6_family == AF_INET6 && sa->sin6_port == want.sin6_port &&
+	       !memcmp(&sa->sin6_addr, &want.sin6_addr, sizeof(want.sin6_addr));
+}
+
+static int child_tcp6_connect(void *arg, char *msg, size_t msglen)
+{
+	struct sockaddr_in6 vip = sin6_mapped(VIP, 80), peer;
+	socklen_t len = sizeof(peer);
+	int lfd, cfd, afd;
+	char buf[8];
+
+	(void)arg;
+	lfd = listen_on(LO_BACKEND(0), 8080, SOCK_STREAM); /* an IPv4 backend */
+	CHILD_CHECK(lfd >= 0, "listen: %s", strerror(errno));
+	cfd = socket(AF_INET6, SOCK_STREAM, 0);
+	CHILD_CHECK(!connect(cfd, (struct sockaddr *)&vip, sizeof(vip)),
+		    "AF_INET6 connect to ::ffff:VIP: %s", strerror(errno));
+	afd = accept(lfd, NULL, NULL);
+	CHILD_CHECK(afd >= 0, "accept: %s", strerror(errno));
+	CHILD_CHECK(!getpeername(cfd, (struct sockaddr *)&peer, &len), "getpeername: %s",
+		    strerror(errno));
+	CHILD_CHECK(is_mapped(&peer, VIP, 80), "getpeername is not ::ffff:VIP:80");
+	CHILD_CHECK(write(cfd, "ping", 4) == 4 && read(afd, buf, sizeof(buf)) == 4,
+		    "data did not reach the backend");
+	close(afd);
+	close(cfd);
+	close(lfd);
+	return 0;
+}
+
+TEST(sock6_v4_mapped_tcp_connect_is_translated)
+{
+	svc_set_lo(f, 80, IPPROTO_TCP, 1, 8080);
+	run_in_cgroup_netns(f, child_tcp6_connect, NULL);
+	ASSERT_EQ(stat_packets(f, BPFNET_STAT_SOCK_CONNECT_XLATE), 1, "connect6 translated");
+	ASSERT_EQ(stat_packets(f, BPFNET_STAT_SOCK_PEERNAME_XLATE), 1, "getpeername6 translated");
+}
+
+/* UDP both ways: connected (recvfrom and getpeername) and unconnected
+ * (sendto/recvfrom, as a DNS client does). */
+static int child_udp6(void *arg, char *msg, size_t msglen)
+{
+	struct sockaddr_in6 vip = sin6_mapped(VIP, 53), from6, peer;
+	struct sockaddr_in from;
+	socklen_t len;
+	struct timeval tv = { .tv_sec = 2 };
+	char buf[16];
+	int sfd, cfd;
+
+	(void)arg;
+	sfd = listen_on(LO_BACKEND(0), 5353, SOCK_DGRAM);
+	CHILD_CHECK(sfd >= 0, "bind: %s", strerror(errno));
+	for (int connected = 0; connected < 2; connected++) {
+		cfd = socket(AF_INET6, SOCK_DGRAM, 0);
+		setsockopt(cfd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		if (connected) {
+			CHILD_CHECK(!connect(cfd, (struct sockaddr *)&vip, sizeof(vip)), "connect6");
+			CHILD_CHECK(send(cfd, "q", 1, 0) == 1, "send: %s", strerror(errno));
+		} else {
+			CHILD_CHECK(sendto(cfd, "q", 1, 0, (struct sockaddr *)&vip, sizeof(vip)) == 1,
+				    "sendto6: %s", strerror(errno));
+		}
+		len = sizeof(from);
+		CHILD_CHECK(recvfrom(sfd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &len) == 1,
+			    "the backend got nothing");
+		CHILD_CHECK(sendto(sfd, "a", 1, 0, (struct sockaddr *)&from, len) == 1, "reply");
+		len = sizeof(from6);
+		CHILD_CHECK(recvfrom(cfd, buf, sizeof(buf), 0, (struct sockaddr *)&from6, &len) == 1,
+			    "no reply: %s", strerror(errno));
+		CHILD_CHECK(is_mapped(&from6, VIP, 53), "%s reply is not from ::ffff:VIP:53",
+			    connected ? "connected" : "unconnected");
+		len = sizeof(peer);
+		CHILD_CHECK(!connected || (!getpeername(cfd, (struct sockaddr *)&peer, &len) &&
+					   is_mapped(&peer, VIP, 53)),
+			    "getpeername of the connected socket is not ::ffff:VIP:53");
+		close(cfd);
+	}
+	close(sfd);
+	return 0;
+}
+
+TEST(sock6_v4_mapped_udp_replies_come_from_the_vip)
+{
+	svc_set_lo(f, 53, IPPROTO_UDP, 1, 5353);
+	run_in_cgroup_netns(f, child_udp6, NULL);
+	ASSERT_EQ(stat_packets(f, BPFNET_STAT_SOCK_RECVMSG_XLATE), 2, "recvmsg6 translated twice");
+}
+
+/* ---- a UDP socket that connects again ---- */
+
+/* query @cfd's peer through a backend at @backend:5353, the reply's source */
+static int udp_exchange(int cfd, int sfd, struct sockaddr_in *reply_from)
+{
+	struct sockaddr_in from;
+	socklen_t len = sizeof(from);
+	char buf[16];
+
+	if (send(cfd, "q", 1, 0) != 1 ||
+	    recvfrom(sfd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &len) != 1 ||
+	    sendto(sfd, "a", 1, 0, (struct sockaddr *)&from, len) != 1)
+		return -1;
+	len = sizeof(*reply_from);
+	return recvfrom(cfd, buf, sizeof(buf), 0, (struct sockaddr *)reply_from, &len) == 1 ? 0 : -1;
+}
+
+/* Connect to VIP A, read (the peer moves into the socket's storage),
+ * connect to VIP B, read: each reply from the VIP asked. Then straight to
+ * the backend: its own address, not the last VIP's. */
+static int child_udp_reconnect(void *arg, char *msg, size_t msglen)
+{
+	struct sockaddr_in a = sin_of(VIP, 53), b = sin_of(VIP + 1, 53),
+			   direct = sin_of(LO_BACKEND(0), 5353), from;
+	struct timeval tv = { .tv_sec = 2 };
+	int sfd, cfd;
+
+	(void)arg;
+	sfd = listen_on(LO_BACKEND(0), 5353, SOCK_DGRAM);
+	CHILD_CHECK(sfd >= 0, "bind: %s", strerror(errno));
+	cfd = socket(AF_INET, SOCK_DGRAM, 0);
+	setsockopt(cfd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	CHILD_CHECK(!connect(cfd, (struct sockaddr *)&a, sizeof(a)), "connect A");
+	CHILD_CHECK(!udp_exchange(cfd, sfd, &from), "exchange via A");
+	CHILD_CHECK(from.sin_addr.s_addr == a.sin_addr.s_addr, "first reply not from A");
+	CHILD_CHECK(!connect(cfd, (struct sockaddr *)&b, sizeof(b)), "connect B");
+	CHILD_CHECK(!udp_exchange(cfd, sfd, &from), "exchange via B");
+	CHILD_CHECK(from.sin_addr.s_addr == b.sin_addr.s_addr && from.sin_port == htons(53),
+		    "after connecting to B the reply came from %s:%u", inet_ntoa(from.sin_addr),
+		    ntohs(from.sin_port));
+	CHILD_CHECK(!connect(cfd, (struct sockaddr *)&direct, sizeof(direct)), "connect direct");
+	CHILD_CHECK(!udp_exchange(cfd, sfd, &from), "exchange direct");
+	CHILD_CHECK(from.sin_addr.s_addr == direct.sin_addr.s_addr &&
+			    from.sin_port == direct.sin_port,
+		    "a direct reply reads as %s:%u", inet_ntoa(from.sin_addr), ntohs(from.sin_port));
+	close(cfd);
+	close(sfd);
+	return 0;
+}
+
+TEST(sock_udp_socket_connecting_again_reports_its_new_peer)
+{
+	struct bpfnet_backend_entry be = { 60, { htonl(LO_BACKEND(0)), htons(5353), IPPROTO_UDP, 0 } };
+	struct bpfnet_service_spec a = { .id = 5, .n_backends = 1, .backends = &be };
+	struct bpfnet_service_spec b = { .id = 6, .n_backends = 1, .backends = &be };
+	struct bpfnet_svc_key ka = svc_key(VIP, 53, IPPROTO_UDP), kb = svc_key(VIP + 1, 53, IPPROTO_UDP);
+
+	ASSERT_OK(bpfnet_service_upsert(&f->maps, &ka, &a), "VIP A");
+	ASSERT_OK(bpfnet_service_upsert(&f->maps, &kb, &b), "VIP B, same backend");
+	run_in_cgroup_netns(f, child_udp_reconnect, NULL);
+}
