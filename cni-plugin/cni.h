@@ -5,9 +5,9 @@
  * configuration on stdin; the plugin answers on stdout with a Result or an
  * error object, and logs to a file, never to stdout.
  *
- * Error codes: the spec's (1 incompatible version, 4 invalid network
- * config, 6 decoding failure, 7 invalid environment, 11 try again later,
- * 50 not available (STATUS)) and these plugin-specific ones:
+ * Error codes: the spec's (1 incompatible version, 4 invalid necessary
+ * environment variables, 6 decoding failure, 7 invalid network config, 11
+ * try again later, 50 not available (STATUS)) and these plugin-specific ones:
  */
 #ifndef BPFNET_CNI_H
 #define BPFNET_CNI_H
@@ -19,9 +19,9 @@
 
 enum cni_code {
 	CNI_ERR_INCOMPATIBLE = 1,
-	CNI_ERR_INVALID_CONFIG = 4,
+	CNI_ERR_INVALID_ENV = 4,
 	CNI_ERR_DECODE = 6,
-	CNI_ERR_INVALID_ENV = 7,
+	CNI_ERR_INVALID_CONFIG = 7,
 	CNI_ERR_TRY_AGAIN = 11,
 	CNI_ERR_NOT_AVAILABLE = 50,
 	CNI_ERR_NETLINK = 100,    /* an interface, address, route or neighbour operation failed */
@@ -62,6 +62,9 @@ struct cni_req {
 	char ipam_dir[PATH_MAX];
 	__be32 subnet;        /* 0 with subnet_prefix 0: from <stateDir>/node.json */
 	int subnet_prefix;
+	/* why the configuration was refused; DEL goes on without it, with
+	 * the defaults for what it could not read, and cleans up what it can */
+	char conf_error[256];
 };
 
 /* Set @e and return -1, for `return cni_fail(...)`. */

@@ -13,6 +13,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -459,17 +460,43 @@ out_dp:
 
 /* ---- DEL: idempotent; whatever is already gone is fine ---- */
 
+struct forget {
+	struct bpfnet_maps *maps;
+	__be32 addr;          /* the released address, 0 if not known */
+	int host_ifindex;     /* the pod's host veth, -1 if it was gone */
+	__be32 doomed[64];
+	size_t n;
+};
+
+/* This pod's entry, found by its address or by its veth (a delegated IPAM
+ * plugin never tells DEL the address), and entries left behind by pods
+ * whose veth is gone (a DEL that died half way). */
+static int forget_one(const void *key, const void *val, void *arg)
+{
+	const struct bpfnet_endpoint *ep = val;
+	struct forget *f = arg;
+	char name[IF_NAMESIZE];
+	__be32 addr = *(const __be32 *)key;
+	bool ours = (f->addr && addr == f->addr &&
+		     (f->host_ifindex <= 0 || (int)ep->ifindex == f->host_ifindex || !ep->ifindex)) ||
+		    (f->host_ifindex > 0 && (int)ep->ifindex == f->host_ifindex);
+
+	if ((ours || !if_indextoname(ep->ifindex, name)) && f->n < sizeof(f->doomed) / 4)
+		f->doomed[f->n++] = addr;
+	return 0;
+}
+
 static void forget_endpoint(struct cni_req *r, __be32 addr, int host_ifindex)
 {
 	struct bpfnet_maps maps;
-	struct bpfnet_endpoint ep;
+	struct forget f = { .maps = &maps, .addr = addr, .host_ifindex = host_ifindex };
 
-	if (!addr || bpfnet_maps_open(&maps, r->pin_dir, NULL, 0))
+	if (bpfnet_maps_open(&maps, r->pin_dir, NULL, 0))
 		return; /* no datapath: nothing registered to forget */
 	/* only our own entry: the address may already belong to a newer pod */
-	if (!bpf_map_lookup_elem(maps.fd[BPFNET_M_ENDPOINT], &addr, &ep) &&
-	    (host_ifindex <= 0 || (int)ep.ifindex == host_ifindex || !ep.ifindex))
-		bpfnet_endpoint_delete(&maps, addr);
+	bpfnet_map_iterate(&maps, BPFNET_M_ENDPOINT, forget_one, &f);
+	for (size_t i = 0; i < f.n; i++)
+		bpfnet_endpoint_delete(&maps, f.doomed[i]);
 	bpfnet_maps_close(&maps);
 }
 
@@ -477,7 +504,7 @@ int cni_del(struct cni_req *r, struct cni_error *e)
 {
 	struct nl nl = {};
 	struct nl_link host = {};
-	char host_name[16];
+	char host_name[16], undone[256] = "";
 	__be32 addr = 0;
 	int host_ifindex = -1;
 
@@ -506,9 +533,30 @@ int cni_del(struct cni_req *r, struct cni_error *e)
 		if (fd >= 0)
 			close(fd);
 	}
-	if (ipam_put(r, &addr, e))
-		return -1;
+	if (r->ipam_type[0] && r->conf_error[0]) {
+		/* the delegated plugin needs the configuration that is broken */
+		snprintf(undone, sizeof(undone), "the address IPAM plugin %s holds", r->ipam_type);
+	} else if (!r->name[0]) {
+		int err = ipam_release_anywhere(r->ipam_dir, r->container_id, r->ifname, &addr);
+
+		if (err)
+			snprintf(undone, sizeof(undone), "the address (%s: %s)", r->ipam_dir,
+				 strerror(-err));
+	} else if (ipam_put(r, &addr, e)) {
+		if (!r->conf_error[0])
+			return -1;
+		snprintf(undone, sizeof(undone), "the address (%s)", e->msg);
+	}
 	forget_endpoint(r, addr, host_ifindex);
+	if (!r->conf_error[0])
+		return 0;
+	cni_log(r, "msg=\"DEL with an invalid configuration: %s\" removed=\"veth %s and the "
+		   "endpoint entry\"%s%s", r->conf_error, host_name, undone[0] ? " left=" : "",
+		undone);
+	if (undone[0])
+		return cni_fail(e, CNI_ERR_INVALID_CONFIG, r->conf_error,
+				"the configuration is invalid: removed the pod's veth and endpoint "
+				"entry, but not %s; DEL again once it is fixed", undone);
 	return 0;
 }
 
@@ -648,7 +696,12 @@ int cni_gc(struct cni_req *r, struct cni_error *e)
 	size_t n = 0;
 	int err;
 
-	if (list && !cJSON_IsArray(list))
+	/* without the list every allocation would look stale */
+	if (!list)
+		return cni_fail(e, CNI_ERR_INVALID_CONFIG, NULL,
+				"GC needs cni.dev/valid-attachments: without it every pod's "
+				"address would be released");
+	if (!cJSON_IsArray(list))
 		return cni_fail(e, CNI_ERR_INVALID_CONFIG, NULL,
 				"cni.dev/valid-attachments must be a list");
 	if (r->ipam_type[0])

@@ -137,6 +137,20 @@ int ipam_find(struct ipam *p, const char *cid, const char *ifname, __be32 *addr)
 	return ret;
 }
 
+/* A rename or unlink is durable only once its directory is: an allocation
+ * must not come back, or vanish, after a power cut. */
+static int sync_dir(struct ipam *p)
+{
+	int fd = open(p->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), err = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (fsync(fd))
+		err = -errno;
+	close(fd);
+	return err;
+}
+
 static int write_atomic(struct ipam *p, const char *name, const char *text)
 {
 	char path[PATH_MAX + 32], tmp[PATH_MAX + 40];
@@ -162,7 +176,7 @@ static int write_atomic(struct ipam *p, const char *name, const char *text)
 		unlink(tmp);
 		return err;
 	}
-	return 0;
+	return sync_dir(p);
 }
 
 int ipam_allocate(struct ipam *p, const char *cid, const char *ifname, __be32 *addr)
@@ -194,8 +208,9 @@ int ipam_allocate(struct ipam *p, const char *cid, const char *ifname, __be32 *a
 		__u32 off = (start + i) % size;
 		__be32 a = htonl(base + off);
 
-		/* network, the node's first address, broadcast */
-		if (off == 0 || off == 1 || off == size - 1)
+		/* the network and broadcast addresses (the pods' gateway is
+		 * link-local: the node needs no address here) */
+		if (off == 0 || off == size - 1)
 			continue;
 		inet_ntop(AF_INET, &a, name, sizeof(name));
 		snprintf(path, sizeof(path), "%s/%s", p->dir, name);
@@ -229,7 +244,32 @@ int ipam_release(struct ipam *p, const char *cid, const char *ifname, __be32 *re
 		return -errno;
 	if (released)
 		*released = a;
-	return 0;
+	return sync_dir(p);
+}
+
+int ipam_release_anywhere(const char *data_dir, const char *cid, const char *ifname,
+			  __be32 *released)
+{
+	DIR *d = opendir(data_dir);
+	struct dirent *de;
+	int err = 0;
+
+	*released = 0;
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	while (!*released && !err && (de = readdir(d))) {
+		struct ipam p;
+
+		if (de->d_name[0] == '.' || de->d_type != DT_DIR ||
+		    ipam_init(&p, data_dir, de->d_name, 0, 0))
+			continue;
+		if ((err = ipam_lock(&p)))
+			break;
+		err = ipam_release(&p, cid, ifname, released);
+		ipam_unlock(&p);
+	}
+	closedir(d);
+	return err;
 }
 
 int ipam_gc(struct ipam *p, const struct ipam_attachment *valid, size_t n_valid, ipam_gone_fn gone,

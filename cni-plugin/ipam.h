@@ -37,6 +37,11 @@ int ipam_allocate(struct ipam *p, const char *cid, const char *ifname, __be32 *a
 /* Release (container, ifname)'s address; 0 also when it had none. */
 int ipam_release(struct ipam *p, const char *cid, const char *ifname, __be32 *released);
 
+/* Release (container, ifname)'s address in whichever network directory of
+ * @data_dir holds it (a DEL whose configuration names no valid network). */
+int ipam_release_anywhere(const char *data_dir, const char *cid, const char *ifname,
+			  __be32 *released);
+
 /* Release every allocation not in @valid; @gone is called for each. */
 typedef void (*ipam_gone_fn)(void *arg, const char *cid, const char *ifname, __be32 addr);
 int ipam_gc(struct ipam *p, const struct ipam_attachment *valid, size_t n_valid, ipam_gone_fn gone,

@@ -24,19 +24,34 @@ cni_protocol_errors() {
 	expect_code 1 "$out"
 	out=$(echo '{"cniVersion": "1.0.0", "name": ' | cni ADD c1 eth0 "$netns") && fail "bad JSON accepted"
 	expect_code 6 "$out"
+	# the spec: 7 is an invalid network configuration, 4 an invalid environment
 	out=$(conf | jq -c '.ipam.subnet = "10.244.0.0"' | cni ADD c1 eth0 "$netns") && fail "bad subnet accepted"
-	expect_code 4 "$out"
+	expect_code 7 "$out"
 	out=$(conf | jq -c '.mtu = "big"' | cni ADD c1 eth0 "$netns") && fail "bad mtu accepted"
-	expect_code 4 "$out"
+	expect_code 7 "$out"
+	out=$(conf | jq -c '.name = "a/b"' | cni ADD c1 eth0 "$netns") && fail "a path as name accepted"
+	expect_code 7 "$out"
 	out=$(conf | cni ADD "" eth0 "$netns") && fail "missing container id accepted"
-	expect_code 7 "$out"
+	expect_code 4 "$out"
+	# a newline or a slash in the container ID would write IPAM files where
+	# they must not; an interface name the kernel refuses is refused first
+	out=$(conf | cni ADD "$(printf 'c1\nevil')" eth0 "$netns") && fail "newline in the container id"
+	expect_code 4 "$out"
+	out=$(conf | cni ADD "../c1" eth0 "$netns") && fail "a path as container id"
+	expect_code 4 "$out"
+	out=$(conf | cni ADD c1 "eth 0" "$netns") && fail "a space in the interface name"
+	expect_code 4 "$out"
+	out=$(conf | cni ADD c1 eth0123456789012 "$netns") && fail "a 16-byte interface name"
+	expect_code 4 "$out"
+	out=$(conf | cni ADD c1 eth0 relative/netns) && fail "a relative netns path"
+	expect_code 4 "$out"
 	out=$(conf | cni ADD c1 eth0 /run/netns/does-not-exist) && fail "missing netns accepted"
-	expect_code 7 "$out"
+	expect_code 4 "$out"
 	out=$(conf | cni FROB c1 eth0 "$netns") && fail "unknown command accepted"
-	expect_code 7 "$out"
+	expect_code 4 "$out"
 	[ "$(host_links | wc -l)" = 0 ] || fail "failed ADDs left links: $(host_links)"
 	[ "$(alloc_files)" = 0 ] || fail "failed ADDs left allocations"
-	grep -q 'result=error code=7' "$WORK/cni.log" || fail "errors not logged to the log file"
+	grep -q 'result=error code=4' "$WORK/cni.log" || fail "errors not logged to the log file"
 }
 
 # ADD wires a pod (result shaped like Debian's ptp plugin's), CHECK agrees
@@ -48,15 +63,15 @@ cni_add_check_del() {
 	new_netns p1; netns=$NS_PATH
 	out=$(conf | cni ADD cid-1 eth0 "$netns") || fail "ADD: $out"
 	log "result: $(jq -c . <<<"$out")"
-	jq -e '.ips[0].address == "10.244.0.2/32" and .ips[0].gateway == "169.254.1.1" and
+	jq -e '.ips[0].address == "10.244.0.1/32" and .ips[0].gateway == "169.254.1.1" and
 		.ips[0].interface == 1 and .interfaces[1].name == "eth0" and
 		.interfaces[1].sandbox != null and (.interfaces[0].name | startswith("lxc")) and
 		.routes[0].dst == "0.0.0.0/0" and .dns.nameservers[0] == "10.96.0.10"' <<<"$out" >/dev/null ||
 		fail "result: $out"
-	[ "$(pod_ip p1)" = 10.244.0.2 ] || fail "pod address: $(pod_ip p1)"
+	[ "$(pod_ip p1)" = 10.244.0.1 ] || fail "pod address: $(pod_ip p1)"
 	in_pod p1 ip route show default | has "via 169.254.1.1 dev eth0" || fail "pod default route"
-	in_node ip route show 10.244.0.2 | has "dev lxc" || fail "host route"
-	"$CLI" --pin-dir "$PIN" endpoint list | has 10.244.0.2 || fail "endpoint not registered"
+	in_node ip route show 10.244.0.1 | has "dev lxc" || fail "host route"
+	"$CLI" --pin-dir "$PIN" endpoint list | has 10.244.0.1 || fail "endpoint not registered"
 	in_node tc filter show dev "$(host_links)" ingress | has bpf || fail "tc program not attached"
 
 	# the reference plugin's result, for its shape
@@ -111,7 +126,7 @@ cni_before_agent_try_again() {
 	echo '{"name": "node-a", "podCIDRs": ["fd00::/64", "10.245.3.0/24"]}' >"$WORK/state/node.json"
 	out=$(conf | jq -c 'del(.ipam.subnet)' | cni ADD cid-2 eth0 "/run/netns/$(pod_ns p2)") ||
 		fail "ADD with node.json: $out"
-	jq -e '.ips[0].address == "10.245.3.2/32"' <<<"$out" >/dev/null || fail "address not from node.json: $out"
+	jq -e '.ips[0].address == "10.245.3.1/32"' <<<"$out" >/dev/null || fail "address not from node.json: $out"
 }
 
 # Pods wired by the plugin reach each other, and a ClusterIP service through
@@ -179,14 +194,14 @@ cni_parallel_adds_and_exhaustion() {
 	done
 	[ -z "$(host_links)" ] && [ "$(alloc_files)" = 0 ] && [ "$(endpoints)" = 0 ] ||
 		fail "leaks after DEL: links $(host_links | wc -l) allocs $(alloc_files) eps $(endpoints)"
-	# a /29 has 8 addresses: network, node, broadcast reserved -> 5 pods
-	for i in 1 2 3 4 5; do
+	# a /29 has 8 addresses: network and broadcast reserved -> 6 pods
+	for i in 1 2 3 4 5 6; do
 		conf 10.250.0.0/29 | cni ADD "small-$i" eth0 "/run/netns/$(pod_ns "p$i")" >/dev/null ||
 			fail "ADD $i in /29"
 	done
-	out=$(conf 10.250.0.0/29 | cni ADD small-6 eth0 "/run/netns/$(pod_ns p6)") && fail "6th ADD in a /29"
+	out=$(conf 10.250.0.0/29 | cni ADD small-7 eth0 "/run/netns/$(pod_ns p7)") && fail "7th ADD in a /29"
 	expect_code 101 "$out"
-	in_pod p6 ip link show eth0 >/dev/null 2>&1 && fail "exhausted ADD left eth0"
+	in_pod p7 ip link show eth0 >/dev/null 2>&1 && fail "exhausted ADD left eth0"
 	true
 }
 
@@ -248,7 +263,7 @@ cni_conflist_chain_and_gc() {
 		fail "bandwidth ADD: $(cat "$WORK/bw.json")"
 	in_node tc qdisc show dev "$(jq -r '.interfaces[0].name' <<<"$out")" | has tbf ||
 		fail "bandwidth did not find the host veth in prevResult"
-	jq -e '.ips[0].address == "10.244.0.2/32"' "$WORK/bw.json" >/dev/null ||
+	jq -e '.ips[0].address == "10.244.0.1/32"' "$WORK/bw.json" >/dev/null ||
 		fail "prevResult not passed through the chain: $(cat "$WORK/bw.json")"
 	cni DEL cid-1 eth0 "$netns" "$REF_PLUGINS/bandwidth" <<<"$prev" >/dev/null
 	# portmap builds its DNAT from the pod address in prevResult (iptables in
@@ -259,20 +274,23 @@ cni_conflist_chain_and_gc() {
 			runtimeConfig: {portMappings: [{hostPort: 18080, containerPort: 8080, protocol: "tcp"}]}}')
 		cni ADD cid-1 eth0 "$netns" "$REF_PLUGINS/portmap" <<<"$prev" >"$WORK/pm.json" ||
 			fail "portmap ADD: $(cat "$WORK/pm.json")"
-		in_node iptables -t nat -S | has "10.244.0.2:8080" ||
+		in_node iptables -t nat -S | has "10.244.0.1:8080" ||
 			fail "portmap did not take the pod address from prevResult"
 		cni DEL cid-1 eth0 "$netns" "$REF_PLUGINS/portmap" <<<"$prev" >/dev/null || fail "portmap DEL"
 	else
 		log "portmap step left to the host run: no netfilter modules in the VM guest"
 	fi
-	# GC (1.1): cid-2 is valid, cid-1 is not
+	# GC (1.1): cid-2 is valid, cid-1 is not; without the list it refuses
 	new_netns p2
 	conf | cni ADD cid-2 eth0 "$NS_PATH" >/dev/null || fail "ADD cid-2"
+	out=$(conf | jq -c '.cniVersion = "1.1.0"' | cni GC "" "" "") && fail "GC without a list ran"
+	expect_code 7 "$out"
+	[ "$(alloc_files)" = 2 ] || fail "a refused GC released allocations"
 	conf | jq -c '.cniVersion = "1.1.0" | .["cni.dev/valid-attachments"] = [{containerID: "cid-2", ifname: "eth0"}]' |
 		cni GC "" "" "" || fail "GC"
 	[ "$(alloc_files)" = 1 ] && [ "$(host_links | wc -l)" = 1 ] && [ "$(endpoints)" = 1 ] ||
 		fail "GC: allocs $(alloc_files) links $(host_links | wc -l) endpoints $(endpoints)"
-	[ "$(pod_ip p2)" = 10.244.0.3 ] || fail "GC touched the valid pod"
+	[ "$(pod_ip p2)" = 10.244.0.2 ] || fail "GC touched the valid pod"
 
 	# the conflist the DaemonSet installs, as libcni hands its first plugin
 	# over (name and cniVersion added); pod CIDR from the agent's node.json
@@ -283,7 +301,7 @@ cni_conflist_chain_and_gc() {
 		| .pinDir = $pin | .stateDir = ($w + "/state") | .logFile = ($w + "/cni.log")
 		| .ipam.dataDir = ($w + "/ipam")' "$MANIFESTS/cni/05-bpfnet.conflist" |
 		cni ADD cid-3 eth0 "$NS_PATH") || fail "sample conflist: $out"
-	jq -e '.ips[0].address == "10.246.0.2/32"' <<<"$out" >/dev/null || fail "sample conflist: $out"
+	jq -e '.ips[0].address == "10.246.0.1/32"' <<<"$out" >/dev/null || fail "sample conflist: $out"
 
 	# ipam.type: delegated to Debian's host-local, ADD and DEL
 	new_netns p4
@@ -292,9 +310,53 @@ cni_conflist_chain_and_gc() {
 	jq -e '.ips[0].address == "10.247.0.2/32"' <<<"$out" >/dev/null || fail "delegated: $out"
 	[ "$(pod_ip p4)" = 10.247.0.2 ] || fail "delegated address not on the pod"
 	[ -f "$WORK/host-local/bpfnet-test/10.247.0.2" ] || fail "host-local kept no allocation"
+	"$CLI" --pin-dir "$PIN" endpoint list | has 10.247.0.2 || fail "delegated pod not registered"
 	conf | jq -c --arg w "$WORK" '.ipam = {type: "host-local", subnet: "10.247.0.0/24",
 		dataDir: ($w + "/host-local")}' | cni DEL cid-4 eth0 "$NS_PATH" >/dev/null || fail "delegated DEL"
 	[ ! -f "$WORK/host-local/bpfnet-test/10.247.0.2" ] || fail "host-local allocation not released"
+	# the delegated plugin does not say which address it released: the
+	# entry is found by the pod's veth
+	"$CLI" --pin-dir "$PIN" endpoint list | has 10.247.0.2 && fail "delegated DEL left the endpoint"
+	true
+}
+
+# A broken conflist must not keep pods from being removed: DEL cleans up
+# what it finds by container and interface, and says what it could not do
+# (an address a delegated IPAM plugin holds needs that plugin's config).
+cni_del_with_a_broken_config() {
+	local out delegated
+	start_datapath
+	new_netns p1
+	conf | cni ADD cid-1 eth0 "$NS_PATH" >/dev/null || fail "ADD"
+	out=$(conf | jq -c '.mtu = "big" | .name = "a/b"' | cni DEL cid-1 eth0 "$NS_PATH") ||
+		fail "DEL with a broken config: $out"
+	[ -z "$(host_links)" ] || fail "veth left: $(host_links)"
+	[ "$(alloc_files)" = 0 ] || fail "allocation left"
+	[ "$(endpoints)" = 0 ] || fail "endpoint left"
+	grep -q 'DEL with an invalid configuration' "$WORK/cni.log" || fail "not logged"
+	# not even JSON: the veth goes; address and entry are looked for where
+	# the defaults put them (this case keeps both elsewhere: any later DEL
+	# with a config, or GC, finds them, the entry by its vanished veth)
+	new_netns p2
+	conf | cni ADD cid-2 eth0 "$NS_PATH" >/dev/null || fail "ADD 2"
+	echo '{"cniVersion": ' | cni DEL cid-2 eth0 "$NS_PATH" >/dev/null || fail "DEL, config not JSON"
+	[ -z "$(host_links)" ] || fail "DEL with a config that is not JSON left the veth"
+	conf | cni DEL cid-2 eth0 "$NS_PATH" >/dev/null || fail "DEL 2 again"
+	[ "$(alloc_files)" = 0 ] && [ "$(endpoints)" = 0 ] || fail "the address or entry stayed"
+	# delegated IPAM with a broken config: the veth and entry go, the
+	# address cannot, and DEL says so until the config is fixed
+	delegated=$(conf | jq -c --arg w "$WORK" '.ipam = {type: "host-local",
+		subnet: "10.247.0.0/24", dataDir: ($w + "/host-local")}')
+	new_netns p3
+	cni ADD cid-3 eth0 "$NS_PATH" <<<"$delegated" >/dev/null || fail "delegated ADD"
+	out=$(jq -c '.mtu = "big"' <<<"$delegated" | cni DEL cid-3 eth0 "$NS_PATH") &&
+		fail "DEL claimed success with the delegated address left: $out"
+	expect_code 7 "$out"
+	jq -e '.msg | test("host-local")' <<<"$out" >/dev/null || fail "not said what is left: $out"
+	[ -z "$(host_links)" ] && [ "$(endpoints)" = 0 ] || fail "veth or entry left"
+	[ -f "$WORK/host-local/bpfnet-test/10.247.0.2" ] || fail "the address went without its plugin?"
+	cni DEL cid-3 eth0 "$NS_PATH" <<<"$delegated" >/dev/null || fail "DEL with the fixed config"
+	[ ! -f "$WORK/host-local/bpfnet-test/10.247.0.2" ] || fail "address not released once fixed"
 }
 
 # ---- a real runtime: podman with its CNI backend ----
@@ -416,4 +478,5 @@ run_case cni_pods_reach_pods_and_services cni_pods_reach_pods_and_services
 run_case cni_parallel_adds_and_exhaustion cni_parallel_adds_and_exhaustion
 run_case cni_cycles_with_faults cni_cycles_with_faults
 run_case cni_conflist_chain_and_gc cni_conflist_chain_and_gc
+run_case cni_del_with_a_broken_config cni_del_with_a_broken_config
 run_case cni_podman_containers cni_podman_containers

@@ -127,9 +127,9 @@ TEST(cni_ipam_allocation_rules)
 	__be32 a, b, c, again, gone;
 	struct ipam_attachment keep[] = { { "c2", "eth0" } };
 
-	ipam_at(f, &p, "10.250.0.0", 29); /* .0 network, .1 node, .7 broadcast: 5 pods */
+	ipam_at(f, &p, "10.250.0.0", 29); /* .0 network, .7 broadcast: 6 pods */
 	ASSERT_OK(ipam_allocate(&p, "c1", "eth0", &a), "first");
-	ASSERT_TRUE(!strcmp(ntoa(a), "10.250.0.2"), "first address skips network and node");
+	ASSERT_TRUE(!strcmp(ntoa(a), "10.250.0.1"), "first address after the network's");
 	ASSERT_OK(ipam_allocate(&p, "c1", "eth0", &again), "same container again");
 	ASSERT_EQ(again, a, "idempotent");
 	ASSERT_OK(ipam_allocate(&p, "c1", "eth1", &b), "second interface");
@@ -143,10 +143,11 @@ TEST(cni_ipam_allocation_rules)
 	ASSERT_OK(ipam_allocate(&p, "c3", "eth0", &again), "c3");
 	ASSERT_TRUE(again != a, "released address not reused first");
 	ASSERT_OK(ipam_allocate(&p, "c4", "eth0", &again), "c4");
-	ASSERT_OK(ipam_allocate(&p, "c5", "eth0", &again), "c5: wraps to the released one");
+	ASSERT_OK(ipam_allocate(&p, "c5", "eth0", &again), "c5");
+	ASSERT_OK(ipam_allocate(&p, "c6", "eth0", &again), "c6: wraps to the released one");
 	ASSERT_EQ(again, a, "wrapped to the freed address");
-	ASSERT_EQ(ipam_allocate(&p, "c6", "eth0", &again), -ENOSPC, "exhausted");
-	ASSERT_EQ(ipam_find(&p, "c6", "eth0", &again), -ENOENT, "nothing kept for the failure");
+	ASSERT_EQ(ipam_allocate(&p, "c7", "eth0", &again), -ENOSPC, "exhausted");
+	ASSERT_EQ(ipam_find(&p, "c7", "eth0", &again), -ENOENT, "nothing kept for the failure");
 	/* GC keeps what the runtime still knows */
 	ASSERT_OK(ipam_gc(&p, keep, 1, NULL, NULL), "gc");
 	ASSERT_OK(ipam_find(&p, "c2", "eth0", &again), "valid attachment kept");
