@@ -112,6 +112,13 @@ void metrics_render(struct agent *a, struct buf *b)
 
 	bprintf(b, "# HELP bpfnet_ready 1 after the first full sync.\n# TYPE bpfnet_ready gauge\n"
 		   "bpfnet_ready %d\n", a->ready);
+	bprintf(b, "# HELP bpfnet_http_requests_total HTTP connections served, and turned away.\n"
+		   "# TYPE bpfnet_http_requests_total counter\nbpfnet_http_requests_total %lu\n"
+		   "# HELP bpfnet_http_dropped_total HTTP connections closed unanswered: past "
+		   "their deadline, or all slots busy.\n# TYPE bpfnet_http_dropped_total counter\n"
+		   "bpfnet_http_dropped_total{why=\"deadline\"} %lu\n"
+		   "bpfnet_http_dropped_total{why=\"busy\"} %lu\n",
+		a->http.requests, a->http.timeouts, a->http.refused);
 	bprintf(b, "# HELP bpfnet_endpoints_upgraded Pods moved onto this agent's datapath "
 		   "program when it started.\n# TYPE bpfnet_endpoints_upgraded gauge\n"
 		   "bpfnet_endpoints_upgraded %u\n", atomic_load(&a->loader.endpoints_upgraded));

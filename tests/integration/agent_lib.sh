@@ -51,6 +51,19 @@ wait_for() {
 	fail "timed out waiting for: $*"
 }
 
+# wait_long SECONDS CMD...: like wait_for, for what takes seconds (reconnects
+# with backoff, conntrack expiry)
+# (generous: under QEMU's emulation each step is many times slower)
+wait_long() {
+	local n=$(($1 * 10)) i
+	shift
+	for i in $(seq 1 "$n"); do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	fail "timed out after ${n}00 ms waiting for: $*"
+}
+
 web_pods() { # web_pods N: pods web0..web(N-1) with TCP and UDP servers
 	local i
 	pod_add client 10.244.0.2

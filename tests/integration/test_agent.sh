@@ -183,6 +183,52 @@ agent_udp_backend_removal_flushes_conntrack() {
 	[ "$(metric bpfnet_conntrack_flushed_total)" -ge 2 ] || fail "flush not counted"
 }
 
+# Conntrack garbage collection: flows that ended (RST-closed connections
+# live 10 s for their in-flight packets) are deleted by the agent's sweep
+# and counted; the table is left with what is alive.
+agent_conntrack_gc_collects_closed_flows() {
+	local i left
+	pod_add client 10.244.0.2
+	for i in 0 1; do
+		pod_add "web$i" "10.244.0.1$i"
+		bg_in_pod "web$i" "$NETTOOL" serve-rr "10.244.0.1$i:8080"
+	done
+	for i in 0 1; do wait_listen "web$i" tcp 8080; done
+	write_services "$(service default web 10.96.0.80 80 TCP)" \
+		"$(slice default web-1 web TCP 8080 10.244.0.10 10.244.0.11)"
+	start_agent --conntrack-gc-interval 1
+	client client crr 10.96.0.80:80 2 1 >/dev/null || fail "connections failed"
+	[ "$(ctl count ct_tcp_v2)" -ge 20 ] || fail "no flows tracked"
+	wait_long 20 sh -c "[ \$($TESTCTL --pin-dir $PIN count ct_tcp_v2) = 0 ]"
+	left=$(metric 'bpfnet_conntrack_gc_deleted_total{reason="expired"}')
+	log "collected $left entries; $(http_get /metrics | grep -E '^bpfnet_conntrack_(flows|entries)' | tr '\n' ' ')"
+	[ "${left:-0}" -ge 20 ] || fail "collections not counted: $left"
+	[ "$(metric 'bpfnet_conntrack_gc_runs_total')" -ge 2 ] || fail "no sweeps counted"
+	http_get /metrics | has 'bpfnet_conntrack_flows{table="tcp",state="closed"}' ||
+		fail "no flow states exported"
+}
+
+# Short UDP flows fill their table (sized small here) while one TCP
+# connection sits idle between its requests: it keeps its backend and state.
+agent_udp_flood_spares_idle_tcp_connections() {
+	local out
+	web_pods 2
+	for i in 0 1; do bg_in_pod "web$i" "$NETTOOL" serve-rr "10.244.0.1$i:9090"; done
+	for i in 0 1; do wait_listen "web$i" tcp 9090; done
+	write_services "$(service default rr 10.96.0.80 90 TCP)" \
+		"$(slice default rr-1 rr TCP 9090 10.244.0.10 10.244.0.11)" \
+		"$(service default dns 10.96.0.10 53 UDP)" \
+		"$(slice default dns-1 dns UDP 5353 10.244.0.10 10.244.0.11)"
+	start_agent --max-conntrack-other 256
+	client client tcp-hold 10.96.0.80:90 4 6 >"$WORK/hold.out" 2>&1 &
+	local hold=$!
+	sleep 0.5
+	out=$(client client udp-clients 10.96.0.10:53 2000) # 4,000 entries into 256
+	expect_no_failures "$out"
+	wait "$hold" || fail "idle connections broke: $(cat "$WORK/hold.out")"
+	log "held: $(cat "$WORK/hold.out")"
+}
+
 # Socket LB attached by the agent itself; same-node DNS through it.
 agent_socket_lb_same_node_dns() {
 	pod_add client 10.244.0.2
@@ -244,5 +290,7 @@ run_case agent_restart_sweeps_deleted_services agent_restart_sweeps_deleted_serv
 run_case agent_rejects_malformed_object_alone agent_rejects_malformed_object_alone
 run_case agent_refused_service_takes_over_when_the_holder_goes agent_refused_service_takes_over_when_the_holder_goes
 run_case agent_udp_backend_removal_flushes_conntrack agent_udp_backend_removal_flushes_conntrack
+run_case agent_conntrack_gc_collects_closed_flows agent_conntrack_gc_collects_closed_flows
+run_case agent_udp_flood_spares_idle_tcp_connections agent_udp_flood_spares_idle_tcp_connections
 run_case agent_socket_lb_same_node_dns agent_socket_lb_same_node_dns
 run_case agent_cleanup_removes_everything agent_cleanup_removes_everything

@@ -143,17 +143,6 @@ expect_backends() {
 	fail "$1: backends '$got', want '$2'"
 }
 
-# wait_long SECONDS CMD...: like wait_for, for reconnects with backoff
-# (generous: under QEMU's emulation each step is many times slower)
-wait_long() {
-	local n=$(($1 * 10)) i
-	shift
-	for i in $(seq 1 "$n"); do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
-	fail "timed out after ${n}00 ms waiting for: $*"
-}
 
 svc_json() { # svc_json NAME VIP PORT: a realistic Service for the control port
 	jq -c --arg n "$1" --arg ip "$2" --argjson p "$3" \
