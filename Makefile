@@ -3,6 +3,7 @@
 #   make deps       install the Debian packages the project needs
 #   make test       the whole suite (installs dependencies first)
 #   make bench      benchmarks, with baselines measured in the same run
+#   make fuzz       every parser of outside input under libFuzzer, 10 M inputs each
 #   make demo       local demo in network namespaces
 #   make vmtest     the suite inside VMs booting Debian's 6.1 (KERNELS=... for more)
 #   make install    PREFIX=/usr/local DESTDIR= CNI_BIN_DIR=/opt/cni/bin
@@ -182,15 +183,45 @@ $(OUT)/tests/bpfnet-bench: $(call obj,$(BENCH_SRCS) $(LIB_SRCS))
 
 BENCH_BINS := $(OUT)/tests/bpfnet-bench $(OUT)/bench/nettool $(OUT)/bench/bpfnet-testctl
 
+# ---- fuzzing: libFuzzer targets for every parser of outside input ----
+# built with clang (libFuzzer, ASan, UBSan); tests/fuzz/run.sh runs them
+FUZZ_CC    ?= clang
+FUZZ_FLAGS := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
+              -fno-sanitize-recover=undefined
+FUZZ_CFLAGS := -std=gnu11 -D_GNU_SOURCE -Wall -Werror -Wno-unused-parameter -Iinclude -Ilib \
+               -Iagent -Icni-plugin -Itools/bpfnet $(FUZZ_FLAGS)
+FUZZ_TARGETS := json_framer list_reader model kubeconfig cni_request cli_args
+FUZZ_BINS := $(patsubst %,$(OUT)/fuzz/fuzz_%,$(FUZZ_TARGETS))
+
+$(OUT)/fuzz/obj/%.o: %.c | $(DEPS_STAMP)
+	$(call msg,CC-FUZZ,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+fuzz-obj = $(patsubst %.c,$(OUT)/fuzz/obj/%.o,$(1))
+fuzz_json_framer_SRCS := agent/json_framer.c
+fuzz_list_reader_SRCS := agent/list_reader.c
+fuzz_model_SRCS := agent/model.c agent/store.c agent/translate.c agent/htab.c
+fuzz_kubeconfig_SRCS := agent/kubeconfig.c agent/yaml_json.c agent/readfile.c
+fuzz_cni_request_SRCS := cni-plugin/request.c
+fuzz_cli_args_SRCS := tools/bpfnet/args.c
+
+define fuzz_target
+$(OUT)/fuzz/fuzz_$(1): $(call fuzz-obj,tests/fuzz/fuzz_$(1).c $(fuzz_$(1)_SRCS))
+	$$(call msg,LINK,$$@)
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer $$^ -o $$@ -lcjson -lyaml
+endef
+$(foreach t,$(FUZZ_TARGETS),$(eval $(call fuzz_target,$(t))))
+
 # the suite runs a smoke of every benchmark, so it builds them too
 TEST_BINS := $(OUT)/tests/bpfnet-unit $(OUT)/tests/bpfnet-testctl $(OUT)/tests/nettool \
              $(OUT)/tests/bpfnet-verifier-report $(OUT)/tests/bpfnet $(OUT)/tests/bpfnetd \
-             $(OUT)/tests/bpfnet-cni $(BENCH_BINS) \
+             $(OUT)/tests/bpfnet-cni $(BENCH_BINS) $(FUZZ_BINS) \
              $(TEST_BPF_OBJS)
 
 # ---- top-level targets ----
 .DEFAULT_GOAL := all
-.PHONY: all test bench demo vmtest install clean
+.PHONY: all test bench demo vmtest install clean fuzz
 all: $(BPF_OBJS) $(SKELS) $(PROGRAMS)
 
 
@@ -199,6 +230,11 @@ test: all $(TEST_BINS)
 
 bench: all $(BENCH_BINS) $(TEST_BPF_OBJS)
 	$(Q)OUT=$(OUT) bash tests/bench/run.sh
+
+# 10 M inputs per target (FUZZ_RUNS), at most FUZZ_SECONDS each (600);
+# crashes are saved as regression inputs
+fuzz: $(FUZZ_BINS)
+	$(Q)OUT=$(OUT) bash tests/fuzz/run.sh full $(or $(FUZZ_SECONDS),600)
 
 # KERNELS="linux-image-amd64 linux-image-6.12-amd64" make vmtest
 vmtest: all $(TEST_BINS)

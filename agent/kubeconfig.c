@@ -189,23 +189,31 @@ static int load_user(struct kube_conn *c, const cJSON *user, const char *dir, ch
 int kube_conn_from_kubeconfig(struct kube_conn *c, const char *path, const char *context,
 			      char *err, size_t errlen)
 {
-	const cJSON *ctx, *cluster, *user;
-	const char *cluster_name, *user_name, *server, *insecure;
-	char dirbuf[4096], *dir;
+	char dirbuf[4096];
 	size_t len;
 	char *text;
-	cJSON *doc;
 	int ret = 0;
 
 	text = read_file(path, KUBECONFIG_MAX, &len, &ret);
 	if (!text)
 		return fail(err, errlen, ret, "kubeconfig %s: %s", path, strerror(-ret));
-	doc = yaml_to_json(text, len, err, errlen);
+	snprintf(dirbuf, sizeof(dirbuf), "%s", path);
+	ret = kube_conn_from_text(c, text, len, path, dirname(dirbuf), context, err, errlen);
 	free(text);
+	return ret;
+}
+
+int kube_conn_from_text(struct kube_conn *c, const char *text, size_t len, const char *path,
+			const char *dir, const char *context, char *err, size_t errlen)
+{
+	const cJSON *ctx, *cluster, *user;
+	const char *cluster_name, *user_name, *server, *insecure;
+	cJSON *doc;
+	int ret = 0;
+
+	doc = yaml_to_json(text, len, err, errlen);
 	if (!doc)
 		return -EINVAL;
-	snprintf(dirbuf, sizeof(dirbuf), "%s", path);
-	dir = dirname(dirbuf);
 
 	if (!context)
 		context = str_of(doc, "current-context");
@@ -253,6 +261,8 @@ int kube_conn_from_kubeconfig(struct kube_conn *c, const char *path, const char 
 	snprintf(c->origin, sizeof(c->origin), "kubeconfig");
 out:
 	cJSON_Delete(doc);
+	if (ret)
+		kube_conn_free(c); /* nothing half loaded is left to the caller */
 	return ret;
 }
 

@@ -39,9 +39,14 @@ struct kube_conn {
  */
 int kube_conn_resolve(struct kube_conn *c, const char *api_server, const char *kubeconfig,
 		      const char *sa_dir, bool allow_http, char *err, size_t errlen);
-/* Load one kubeconfig; @context NULL means its current-context. */
+/* Load one kubeconfig; @context NULL means its current-context. On
+ * failure @c holds nothing (freed). */
 int kube_conn_from_kubeconfig(struct kube_conn *c, const char *path, const char *context,
 			      char *err, size_t errlen);
+/* The same from its text (@path names it in errors; relative paths in it
+ * are relative to @dir). */
+int kube_conn_from_text(struct kube_conn *c, const char *text, size_t len, const char *path,
+			const char *dir, const char *context, char *err, size_t errlen);
 /* The bearer token to send now: re-reads token_file when its mtime changed
  * (or always when @force). NULL when there is none. */
 const char *kube_conn_token(struct kube_conn *c, bool force);

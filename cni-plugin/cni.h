@@ -67,6 +67,16 @@ struct cni_req {
 	char conf_error[256];
 };
 
+extern const char *const cni_versions[]; /* NULL-terminated */
+bool cni_version_supported(const char *v);
+
+/* CNI_COMMAND into @r. 0, or -1 with @e set (code 4). */
+int cni_command_from_env(struct cni_req *r, struct cni_error *e);
+/* The configuration in r->stdin_text and the other CNI_* variables, all
+ * checked. For DEL an invalid configuration is not fatal: conf_error says
+ * why, and what could not be read has the defaults. 0, or -1 with @e set. */
+int cni_request_parse(struct cni_req *r, struct cni_error *e);
+
 /* Set @e and return -1, for `return cni_fail(...)`. */
 int cni_fail(struct cni_error *e, int code, const char *details, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));

@@ -84,6 +84,16 @@ if [ -z "$TESTS" ] || [[ verifier == *"$TESTS"* ]]; then
 	part verifier isolated bash -c "$(declare -f verifier_report); OUT=$OUT verifier_report"
 fi
 part unit isolated "$OUT/tests/bpfnet-unit" ${unit_filter:+"$unit_filter"}
+# the parsers of outside input under libFuzzer, a few seconds each, and
+# every input that ever crashed one (userspace only: the host run has them)
+if [ -z "$TESTS" ] || [[ fuzz == *"$TESTS"* ]] || [[ "$TESTS" == fuzz* ]]; then
+	if [ -z "${BPFNET_IN_VM:-}" ]; then
+		part fuzz bash tests/fuzz/run.sh smoke "${FUZZ_SMOKE_SECONDS:-3}"
+	else
+		echo "SKIP fuzz"
+		echo "    SKIPPED: the parsers are userspace code, fuzzed on the host run"
+	fi
+fi
 for t in tests/integration/test_*.sh; do
 	part "integration/$(basename "$t" .sh)" isolated bash "$t"
 done

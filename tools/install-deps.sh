@@ -5,7 +5,7 @@ set -euo pipefail
 
 PACKAGES=(
 	make gcc libc6-dev linux-libc-dev pkg-config
-	clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev
+	clang llvm libclang-rt-14-dev bpftool libbpf-dev libelf-dev zlib1g-dev
 	libmnl-dev libcjson-dev libcurl4-openssl-dev libyaml-dev
 	iproute2 util-linux procps dnsmasq-base bc jq curl
 	qemu-system-x86 busybox-static cpio kmod xz-utils zstd

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <cjson/cJSON.h>
 
+#include "args.h"
 #include "maps.h"
 
 /* exit codes */
@@ -47,7 +48,6 @@ void cli_print_json(cJSON *doc);
 
 /* ---- formatting ---- */
 const char *proto_name(unsigned int proto);
-int proto_parse(const char *s); /* "tcp"/"udp"/"icmp" -> number, -1 */
 void fmt_addr(char *buf, size_t len, __be32 addr);
 void fmt_addr_port(char *buf, size_t len, __be32 addr, __be16 port);
 const char *backend_state_name(unsigned int state);
@@ -59,10 +59,6 @@ void json_add_flow(cJSON *o, __u8 proto, __be32 saddr, __be16 sport, __be32 dadd
 /* {"backend_id", "address", "port", "state"} of one backend */
 cJSON *json_backend(__u32 id, const struct bpfnet_backend *be);
 
-/* "A.B.C.D:PORT[/proto]"; *proto = -1 when omitted */
-int parse_frontend(const char *s, __be32 *addr, __be16 *port, int *proto);
-/* "A.B.C.D[:PORT]"; *port = 0 when omitted */
-int parse_addr_opt_port(const char *s, __be32 *addr, __be16 *port);
 
 /* ---- aligned tables ---- */
 struct table {
@@ -121,7 +117,6 @@ int cli_list_maps(struct cli *c, const enum bpfnet_map_id *ids, size_t n_ids, bo
 __u64 cli_now_coarse_ns(void);
 
 /* Port from a command-line value, 1..65535. */
-int parse_port(const char *s, __be16 *port);
 
 /* Option parsing shared by commands: returns true if argv[*i] is --help. */
 bool want_help(int argc, char **argv);
