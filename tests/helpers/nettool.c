@@ -12,7 +12,9 @@
  *   tcp-clients ADDR:PORT N       N connections in a row; print per-ID counts
  *   udp-clients ADDR:PORT N       N queries, each from a new socket; the reply
  *                                 must come from ADDR:PORT
- *   tcp-loop ADDR:PORT SECONDS    connect continuously; print ok/fail counts
+ *   tcp-loop ADDR:PORT SECONDS [PIDFILE]
+ *                                 connect continuously; print ok/fail counts (also
+ *                                 when stopped early by SIGTERM: PIDFILE gets the pid)
  *   udp-from SPORT ADDR:PORT      one query from local port SPORT; print the
  *                                 replying ID (the reply must come from ADDR:PORT)
  *   dns SERVER NAME ADDR          A query to SERVER:53; the reply must come
@@ -276,14 +278,32 @@ static int tcp_clients(const char *addr, int count)
 	return tally_print(&t);
 }
 
-static int tcp_loop(const char *addr, double seconds)
+static volatile sig_atomic_t loop_stop;
+
+static void on_term(int sig)
+{
+	(void)sig;
+	loop_stop = 1;
+}
+
+/* until SECONDS are up, or SIGTERM: the tally is printed either way */
+static int tcp_loop(const char *addr, double seconds, const char *pidfile)
 {
 	struct sockaddr_in sa = parse_addr(addr);
 	double start = now_s(), end = start + seconds;
+	/* SA_RESTART: the connection in progress finishes, then the loop ends */
+	struct sigaction act = { .sa_handler = on_term, .sa_flags = SA_RESTART };
 	struct tally t = {};
 	char id[64];
 
-	while (now_s() < end) {
+	sigaction(SIGTERM, &act, NULL);
+	if (pidfile) {
+		FILE *f = fopen(pidfile, "w");
+
+		if (!f || fprintf(f, "%d\n", getpid()) < 0 || fclose(f))
+			die("cannot write %s", pidfile);
+	}
+	while (now_s() < end && !loop_stop) {
 		int err = tcp_once(&sa, id, sizeof(id));
 
 		if (err) {
@@ -823,8 +843,8 @@ int main(int argc, char **argv)
 		return tcp_clients(arg[0], atoi(arg[1]));
 	if (!strcmp(cmd, "udp-clients") && n == 2)
 		return udp_clients(arg[0], atoi(arg[1]));
-	if (!strcmp(cmd, "tcp-loop") && n == 2)
-		return tcp_loop(arg[0], atof(arg[1]));
+	if (!strcmp(cmd, "tcp-loop") && (n == 2 || n == 3))
+		return tcp_loop(arg[0], atof(arg[1]), n == 3 ? arg[2] : NULL);
 	if (!strcmp(cmd, "udp-from") && n == 2)
 		return udp_from(atoi(arg[0]), arg[1]);
 	if (!strcmp(cmd, "dns") && n == 3)

@@ -79,9 +79,19 @@ web_pods() { # web_pods N: pods web0..web(N-1) with TCP and UDP servers
 }
 
 # loop_start SECONDS: pod "client" connects to 10.96.0.80:80 over and over
+# (loop_stop ends it early, with its tally)
 loop_start() {
-	client client tcp-loop 10.96.0.80:80 "$1" >"$WORK/loop.out" 2>&1 &
+	rm -f "$WORK/loop.pid"
+	client client tcp-loop 10.96.0.80:80 "$1" "$WORK/loop.pid" >"$WORK/loop.out" 2>&1 &
 	LOOP_PID=$!
+	PIDS+=("$LOOP_PID")
+}
+
+loop_stop() {
+	local i
+	for i in $(seq 1 50); do [ -s "$WORK/loop.pid" ] && break; sleep 0.02; done
+	kill "$(cat "$WORK/loop.pid")" 2>/dev/null || true # nettool itself, not its shell
+	wait "$LOOP_PID" 2>/dev/null || true
 }
 
 # loop_expect_no_failures: wait for the loop; not one connection failed
