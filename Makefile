@@ -70,9 +70,10 @@ $(OUT)/skel/test_%.skel.h: $(OUT)/bpf/test_%.o
 	$(Q)mkdir -p $(@D)
 	$(Q)$(BPFTOOL) gen skeleton $< name test_$*_skel > $@.tmp && mv $@.tmp $@
 
-BPF_OBJS := $(OUT)/bpf/bpf_maps.o $(OUT)/bpf/bpf_sock.o $(OUT)/bpf/bpf_lxc.o
+BPF_OBJS := $(OUT)/bpf/bpf_maps.o $(OUT)/bpf/bpf_sock.o $(OUT)/bpf/bpf_lxc.o \
+            $(OUT)/bpf/bpf_sock_destroy.o
 SKELS    := $(OUT)/skel/bpfnet_maps.skel.h $(OUT)/skel/bpfnet_sock.skel.h \
-            $(OUT)/skel/bpfnet_lxc.skel.h
+            $(OUT)/skel/bpfnet_lxc.skel.h $(OUT)/skel/bpfnet_sock_destroy.skel.h
 TEST_BPF_OBJS := $(OUT)/bpf/test_empty_tc.o $(OUT)/bpf/test_bench_lb.o
 BENCH_SKELS   := $(OUT)/skel/test_empty_tc.skel.h $(OUT)/skel/test_bench_lb.skel.h
 

@@ -157,6 +157,24 @@ static int append(__u32 **v, size_t *n, size_t *cap, const __u32 *src, size_t co
 	return 0;
 }
 
+static int append_gone(struct ct_worker *w, const struct bpfnet_backend *src, size_t count)
+{
+	if (!count)
+		return 0;
+	if (w->n_gone + count > w->cap_gone) {
+		size_t c = (w->n_gone + count) * 2;
+		struct bpfnet_backend *nv = realloc(w->gone, c * sizeof(*nv));
+
+		if (!nv)
+			return -ENOMEM;
+		w->gone = nv;
+		w->cap_gone = c;
+	}
+	memcpy(w->gone + w->n_gone, src, count * sizeof(*src));
+	w->n_gone += count;
+	return 0;
+}
+
 static void *worker_main(void *arg)
 {
 	struct ct_worker *w = arg;
@@ -165,8 +183,9 @@ static void *worker_main(void *arg)
 	pthread_mutex_lock(&w->lock);
 	while (!w->stop) {
 		__u32 *svc, *be;
-		size_t n_svc, n_be;
-		unsigned long ticket;
+		struct bpfnet_backend *gone;
+		size_t n_svc, n_be, n_gone;
+		unsigned long ticket, destroyed = 0;
 		struct ct_sweep_stats st;
 		struct ct_report counts;
 		bool full = mono_s() >= next_full;
@@ -190,18 +209,21 @@ static void *worker_main(void *arg)
 		/* take every id queued so far: one pass flushes them all */
 		svc = w->svc;
 		be = w->be;
+		gone = w->gone;
 		n_svc = w->n_svc;
 		n_be = w->n_be;
+		n_gone = w->n_gone;
 		ticket = w->requested;
 		w->svc = w->be = NULL;
-		w->n_svc = w->n_be = w->cap_svc = w->cap_be = 0;
+		w->gone = NULL;
+		w->n_svc = w->n_be = w->cap_svc = w->cap_be = w->n_gone = w->cap_gone = 0;
 		pthread_mutex_unlock(&w->lock);
 
 		if (n_svc > 1)
 			qsort(svc, n_svc, sizeof(*svc), cmp_u32);
 		if (n_be > 1)
 			qsort(be, n_be, sizeof(*be), cmp_u32);
-		struct ct_ids ids = { svc, be, n_svc, n_be };
+		struct ct_ids ids = { svc, be, n_svc, n_be, gone, n_gone };
 		t0 = mono_s();
 		/* only non-TCP flows are ever flushed: a flush alone walks
 		 * that table; the full pass every interval walks both */
@@ -209,15 +231,20 @@ static void *worker_main(void *arg)
 			       &st);
 		if (full)
 			count_maps(w, &counts);
+		/* their flows are gone; now the sockets that still point there */
+		if (!err && n_gone && udp_reaper_run(&w->reaper, gone, n_gone, &destroyed))
+			log_msg(LOG_WARN, "UDP sockets of removed backends not all visited", "%s", "");
 
 		pthread_mutex_lock(&w->lock);
 		w->report.runs++;
 		w->report.last_error = err;
+		w->report.sockets_destroyed += destroyed;
 		if (err) {
 			/* the ids go back to the queue for the next pass; ids
 			 * that cannot are never released: never reused, safe */
 			append(&w->svc, &w->n_svc, &w->cap_svc, svc, n_svc);
 			append(&w->be, &w->n_be, &w->cap_be, be, n_be);
+			append_gone(w, gone, n_gone);
 			log_msg(LOG_WARN, "conntrack sweep failed", "err=%d", err);
 			next_full = mono_s() + 1.0;
 		} else {
@@ -237,18 +264,22 @@ static void *worker_main(void *arg)
 		}
 		free(svc);
 		free(be);
+		free(gone);
 	}
 	pthread_mutex_unlock(&w->lock);
 	return NULL;
 }
 
-int ct_worker_start(struct ct_worker *w, const struct bpfnet_maps *m, double interval_s)
+int ct_worker_start(struct ct_worker *w, const struct bpfnet_maps *m, double interval_s,
+		    const char *state_dir, bool destroy_sockets)
 {
 	int err;
 
 	memset(w, 0, sizeof(*w));
 	w->maps = *m;
 	w->interval_s = interval_s;
+	udp_reaper_init(&w->reaper, state_dir, destroy_sockets);
+	w->report.destroys_sockets = udp_reaper_active(&w->reaper);
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->cond, NULL);
 	err = pthread_create(&w->thread, NULL, worker_main, w);
@@ -268,26 +299,32 @@ void ct_worker_stop(struct ct_worker *w)
 	pthread_mutex_unlock(&w->lock);
 	pthread_join(w->thread, NULL);
 	w->running = false;
+	udp_reaper_free(&w->reaper);
 	free(w->svc);
 	free(w->be);
+	free(w->gone);
 	w->svc = w->be = NULL;
+	w->gone = NULL;
 }
 
 unsigned long ct_worker_flush(struct ct_worker *w, const struct ct_ids *ids)
 {
 	unsigned long ticket = 0;
-	size_t n_svc, n_be;
+	size_t n_svc, n_be, n_gone;
 
 	pthread_mutex_lock(&w->lock);
 	n_svc = w->n_svc;
 	n_be = w->n_be;
+	n_gone = w->n_gone;
 	if (!append(&w->svc, &w->n_svc, &w->cap_svc, ids->svc, ids->n_svc) &&
-	    !append(&w->be, &w->n_be, &w->cap_be, ids->be, ids->n_be)) {
+	    !append(&w->be, &w->n_be, &w->cap_be, ids->be, ids->n_be) &&
+	    !append_gone(w, ids->gone_udp, ids->n_gone_udp)) {
 		ticket = ++w->requested;
 		pthread_cond_signal(&w->cond);
 	} else {
 		w->n_svc = n_svc; /* not queued: the caller keeps them */
 		w->n_be = n_be;
+		w->n_gone = n_gone;
 	}
 	pthread_mutex_unlock(&w->lock);
 	return ticket;

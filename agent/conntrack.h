@@ -16,11 +16,15 @@
 #include <bpfnet/datapath.h>
 
 #include "maps.h"
+#include "udp_reaper.h"
 
-/* Freed ids whose flows must go; each array sorted ascending. */
+/* Freed ids whose flows must go; each array sorted ascending. And the
+ * UDP backends that left, whose connected sockets are to be destroyed. */
 struct ct_ids {
 	const __u32 *svc, *be;
 	size_t n_svc, n_be;
+	const struct bpfnet_backend *gone_udp;
+	size_t n_gone_udp;
 };
 
 enum ct_table { CT_TABLE_TCP, CT_TABLE_OTHER, CT_TABLE_COUNT };
@@ -62,6 +66,8 @@ struct ct_report {
 	__u32 map_entries[BPFNET_M_COUNT];
 	bool map_counted[BPFNET_M_COUNT];
 	int last_error;
+	unsigned long sockets_destroyed; /* connected UDP sockets to gone backends */
+	bool destroys_sockets;           /* the kernel lets us */
 };
 
 struct ct_worker {
@@ -71,15 +77,21 @@ struct ct_worker {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	bool running, stop;
+	struct udp_reaper reaper; /* used by the worker thread only */
 	/* under lock: ids waiting for a flush, and tickets */
 	__u32 *svc, *be;
 	size_t n_svc, n_be, cap_svc, cap_be;
+	struct bpfnet_backend *gone;
+	size_t n_gone, cap_gone;
 	unsigned long requested, done;
 	struct ct_report report;
 };
 
-/* Start sweeping @m's tables every @interval_s, and on request. */
-int ct_worker_start(struct ct_worker *w, const struct bpfnet_maps *m, double interval_s);
+/* Start sweeping @m's tables every @interval_s, and on request; with
+ * @destroy_sockets, connected UDP sockets to gone backends are destroyed
+ * too (pods' namespaces listed under @state_dir). */
+int ct_worker_start(struct ct_worker *w, const struct bpfnet_maps *m, double interval_s,
+		    const char *state_dir, bool destroy_sockets);
 void ct_worker_stop(struct ct_worker *w);
 /* Queue the flush of freed ids; returns the ticket a finished pass reports
  * through ct_worker_done() once their flows are gone, 0 when they could not

@@ -406,7 +406,14 @@ int main(int argc, char **argv)
 		log_msg(LOG_ERROR, "init failed", "%s", "");
 		return 1;
 	}
-	err = ct_worker_start(&a.ct, &a.maps, a.cfg.ct_gc_interval_s ? a.cfg.ct_gc_interval_s : 10);
+	{
+		struct bpfnet_features feat;
+
+		bpfnet_probe_features(&feat);
+		err = ct_worker_start(&a.ct, &a.maps,
+				      a.cfg.ct_gc_interval_s ? a.cfg.ct_gc_interval_s : 10,
+				      a.cfg.state_dir, feat.sock_destroy);
+	}
 	if (err) {
 		log_msg(LOG_ERROR, "conntrack worker", "error=\"%s\"", strerror(-err));
 		return 1;

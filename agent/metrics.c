@@ -73,12 +73,18 @@ static void ct_metrics_of(const struct ct_report *ct, struct buf *b)
 		   "# HELP bpfnet_conntrack_flushed_total Conntrack entries of removed services and "
 		   "backends.\n# TYPE bpfnet_conntrack_flushed_total counter\n"
 		   "bpfnet_conntrack_flushed_total %llu\n"
+		   "# HELP bpfnet_udp_sockets_destroyed_total Connected UDP sockets ended because "
+		   "their backend left (kernel 6.5+).\n# TYPE bpfnet_udp_sockets_destroyed_total "
+		   "counter\nbpfnet_udp_sockets_destroyed_total %lu\n"
+		   "# HELP bpfnet_udp_socket_destroy_supported 1 when the kernel lets the agent do "
+		   "that.\n# TYPE bpfnet_udp_socket_destroy_supported gauge\n"
+		   "bpfnet_udp_socket_destroy_supported %d\n"
 		   "# HELP bpfnet_conntrack_gc_duration_seconds The last full sweep.\n"
 		   "# TYPE bpfnet_conntrack_gc_duration_seconds gauge\n"
 		   "bpfnet_conntrack_gc_duration_seconds %.6f\n",
 		ct->runs, (unsigned long long)ct->expired_total,
 		(unsigned long long)ct->flushed_total, (unsigned long long)ct->flushed_total,
-		ct->last_seconds);
+		ct->sockets_destroyed, ct->destroys_sockets, ct->last_seconds);
 }
 
 /* Datapath counters, from the per-CPU array (one batched read). */

@@ -108,10 +108,29 @@ static int backend_get(struct reconciler *r, const struct bpfnet_backend *b, str
 	return 0;
 }
 
+/* Remember a removed UDP backend for the socket reaper; without memory
+ * its sockets only miss their early end. */
+static void note_gone_udp(struct reconciler *r, const struct bpfnet_backend *be)
+{
+	if (be->proto != IPPROTO_UDP)
+		return;
+	if (r->n_gone_udp == r->cap_gone_udp) {
+		size_t c = r->cap_gone_udp ? r->cap_gone_udp * 2 : 16;
+		struct bpfnet_backend *v = realloc(r->gone_udp, c * sizeof(*v));
+
+		if (!v)
+			return;
+		r->gone_udp = v;
+		r->cap_gone_udp = c;
+	}
+	r->gone_udp[r->n_gone_udp++] = *be;
+}
+
 static void backend_remove(struct reconciler *r, struct be_state *s)
 {
 	int err = bpfnet_backend_delete(r->maps, s->id);
 
+	note_gone_udp(r, &s->be);
 	if (err) {
 		r->stats.write_errors++;
 		log_msg(LOG_WARN, "backend delete failed", "backend_id=%u err=%d", s->id, err);
@@ -561,7 +580,7 @@ void reconcile_freed(struct reconciler *r, struct ct_ids *out)
 	if (r->backend_ids.n_pending)
 		qsort(r->backend_ids.pending, r->backend_ids.n_pending, sizeof(__u32), cmp_u32);
 	*out = (struct ct_ids){ r->svc_ids.pending, r->backend_ids.pending, r->svc_ids.n_pending,
-				r->backend_ids.n_pending };
+				r->backend_ids.n_pending, r->gone_udp, r->n_gone_udp };
 }
 
 static void queue_pending(struct id_pool *p, unsigned long ticket)
@@ -588,6 +607,7 @@ void reconcile_freed_queued(struct reconciler *r, unsigned long ticket)
 {
 	queue_pending(&r->svc_ids, ticket);
 	queue_pending(&r->backend_ids, ticket);
+	r->n_gone_udp = 0; /* handed over with them */
 }
 
 static int cmp_u32_desc(const void *a, const void *b)
@@ -810,6 +830,7 @@ void reconciler_free(struct reconciler *r)
 	id_pool_free(&r->svc_ids);
 	id_pool_free(&r->backend_ids);
 	free(r->stale_backends);
+	free(r->gone_udp);
 	bpfnet_batch_free(r->batch); /* anything still staged was never written */
 	memset(r, 0, sizeof(*r));
 }

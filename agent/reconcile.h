@@ -60,6 +60,10 @@ struct reconciler {
 	 * that left */
 	struct htab conflicted; /* owner -> (void *)1 */
 	bool frontend_freed;
+	/* UDP backends removed since the last reconcile_freed(): their
+	 * connected sockets are to be destroyed */
+	struct bpfnet_backend *gone_udp;
+	size_t n_gone_udp, cap_gone_udp;
 };
 
 int reconciler_init(struct reconciler *r, struct bpfnet_maps *maps);

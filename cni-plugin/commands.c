@@ -237,6 +237,48 @@ static int ipam_put(struct cni_req *r, __be32 *addr, struct cni_error *e)
 	return 0;
 }
 
+/* ---- the pods' namespaces, for the agent ---- */
+
+/* <stateDir>/pods/<container>_<ifname>: the pod's namespace path, so that
+ * the agent can reach its sockets (it destroys connected UDP sockets to
+ * backends that left). Best effort: without it only that is missed. */
+static void pod_record_path(const struct cni_req *r, const char *cid, const char *ifname,
+			    char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/pods/%s_%s", r->state_dir, cid, ifname);
+}
+
+static void pod_record_write(struct cni_req *r)
+{
+	char dir[PATH_MAX + 8], path[PATH_MAX + 600], tmp[PATH_MAX + 610];
+	FILE *f;
+
+	snprintf(dir, sizeof(dir), "%s/pods", r->state_dir);
+	if (mkdir(r->state_dir, 0755) && errno != EEXIST)
+		return;
+	if (mkdir(dir, 0755) && errno != EEXIST)
+		return;
+	pod_record_path(r, r->container_id, r->ifname, path, sizeof(path));
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	f = fopen(tmp, "w");
+	if (!f)
+		return;
+	if (fprintf(f, "%s\n", r->netns) < 0 || fclose(f)) {
+		unlink(tmp);
+		return;
+	}
+	if (rename(tmp, path))
+		unlink(tmp);
+}
+
+static void pod_record_remove(const struct cni_req *r, const char *cid, const char *ifname)
+{
+	char path[PATH_MAX + 600];
+
+	pod_record_path(r, cid, ifname, path, sizeof(path));
+	unlink(path);
+}
+
 /* ---- ADD ---- */
 
 static int write_sysctl(const char *path, const char *value)
@@ -425,6 +467,7 @@ int cni_add(struct cni_req *r, struct cni_error *e, cJSON **result)
 		if (changed)
 			cni_log(r, "msg=\"the datapath was upgraded during ADD: followed it\"");
 	}
+	pod_record_write(r);
 	*result = add_result(r, host_name, &host, &pod, addr);
 	{
 		char ip[INET_ADDRSTRLEN];
@@ -548,6 +591,7 @@ int cni_del(struct cni_req *r, struct cni_error *e)
 		snprintf(undone, sizeof(undone), "the address (%s)", e->msg);
 	}
 	forget_endpoint(r, addr, host_ifindex);
+	pod_record_remove(r, r->container_id, r->ifname);
 	if (!r->conf_error[0])
 		return 0;
 	cni_log(r, "msg=\"DEL with an invalid configuration: %s\" removed=\"veth %s and the "
@@ -683,6 +727,7 @@ static void gc_gone(void *arg, const char *cid, const char *ifname, __be32 addr)
 		nl_close(&nl);
 	}
 	forget_endpoint(r, addr, host.ifindex ? host.ifindex : -1);
+	pod_record_remove(r, cid, ifname);
 	inet_ntop(AF_INET, &addr, ip, sizeof(ip));
 	cni_log(r, "msg=\"gc released\" address=%s owner=%.12s/%s", ip, cid, ifname);
 }

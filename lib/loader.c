@@ -8,10 +8,12 @@
 #include <string.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "bpfnet_lxc.skel.h"
 #include "bpfnet_sock.skel.h"
+#include "bpfnet_sock_destroy.skel.h"
 
 /* bpfnet's tc filter identity on every interface it owns */
 #define BPFNET_TC_HANDLE 0xb9f
@@ -19,10 +21,16 @@
 
 void bpfnet_probe_features(struct bpfnet_features *f)
 {
+	struct btf *vmlinux = btf__load_vmlinux_btf();
+
 	f->set_retval = libbpf_probe_bpf_helper(BPF_PROG_TYPE_CGROUP_SOCK_ADDR,
 						BPF_FUNC_set_retval, NULL) == 1;
 	f->sk_storage = libbpf_probe_bpf_helper(BPF_PROG_TYPE_CGROUP_SOCK_ADDR,
 						BPF_FUNC_sk_storage_get, NULL) == 1;
+	/* a kfunc is there when the kernel's BTF has it */
+	f->sock_destroy = vmlinux &&
+			  btf__find_by_name_kind(vmlinux, "bpf_sock_destroy", BTF_KIND_FUNC) > 0;
+	btf__free(vmlinux);
 }
 
 int bpfnet_obj_use_maps(struct bpf_object *obj, const struct bpfnet_maps *m)
@@ -81,6 +89,14 @@ struct bpfnet_lxc_skel *bpfnet_lxc_load(const struct bpfnet_maps *m, int *err)
 		bpfnet_lxc_skel__destroy(s);
 		return NULL;
 	}
+	return s;
+}
+
+struct bpfnet_sock_destroy_skel *bpfnet_sock_destroy_load(int *err)
+{
+	struct bpfnet_sock_destroy_skel *s = bpfnet_sock_destroy_skel__open_and_load();
+
+	*err = s ? 0 : -errno;
 	return s;
 }
 

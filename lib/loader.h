@@ -13,11 +13,13 @@
 struct bpf_object;
 struct bpfnet_sock_skel;
 struct bpfnet_lxc_skel;
+struct bpfnet_sock_destroy_skel;
 
 /* Kernel capabilities that change what the programs do. */
 struct bpfnet_features {
 	bool set_retval; /* bpf_set_retval (5.18+): ECONNREFUSED instead of EPERM */
 	bool sk_storage; /* socket storage from sock_addr hooks: per-socket peer */
+	bool sock_destroy; /* the bpf_sock_destroy kfunc (6.5+): end sockets of gone backends */
 };
 
 void bpfnet_probe_features(struct bpfnet_features *f);
@@ -29,6 +31,9 @@ int bpfnet_obj_use_maps(struct bpf_object *obj, const struct bpfnet_maps *m);
 struct bpfnet_sock_skel *bpfnet_sock_load(const struct bpfnet_maps *m,
 					   const struct bpfnet_features *f, int *err);
 struct bpfnet_lxc_skel *bpfnet_lxc_load(const struct bpfnet_maps *m, int *err);
+/* The UDP socket iterator that destroys sockets of gone backends (its own
+ * map, no pinned ones); only where f->sock_destroy. */
+struct bpfnet_sock_destroy_skel *bpfnet_sock_destroy_load(int *err);
 
 /*
  * Attach the socket-LB programs to @cgroup_path with bpf_links pinned under

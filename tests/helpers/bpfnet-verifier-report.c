@@ -18,6 +18,7 @@
 
 #include "bpfnet_lxc.skel.h"
 #include "bpfnet_sock.skel.h"
+#include "bpfnet_sock_destroy.skel.h"
 #include "loader.h"
 #include "maps.h"
 
@@ -73,8 +74,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	bpfnet_probe_features(&probed);
-	printf("  kernel features: set_retval=%d sk_storage=%d\n", probed.set_retval,
-	       probed.sk_storage);
+	printf("  kernel features: set_retval=%d sk_storage=%d sock_destroy=%d\n", probed.set_retval,
+	       probed.sk_storage, probed.sock_destroy);
 	printf("  %-22s %-26s %9s %7s %8s %8s\n", "variant", "program", "verified", "limit",
 	       "xlated", "jited_B");
 
@@ -107,6 +108,20 @@ int main(int argc, char **argv)
 		}
 		report_obj(sock->obj, name);
 		bpfnet_sock_skel__destroy(sock);
+	}
+	/* optional: only kernels with the bpf_sock_destroy kfunc load it */
+	if (probed.sock_destroy) {
+		struct bpfnet_sock_destroy_skel *sd = bpfnet_sock_destroy_load(&err);
+
+		if (sd) {
+			report_obj(sd->obj, "sock_destroy");
+			bpfnet_sock_destroy_skel__destroy(sd);
+		} else {
+			printf("FAIL verifier/sock_destroy (load: %s)\n", strerror(-err));
+			failures++;
+		}
+	} else {
+		printf("SKIP verifier/sock_destroy (kernel has no bpf_sock_destroy kfunc, 6.5+)\n");
 	}
 	bpfnet_maps_close(&m);
 	bpfnet_maps_unpin(dir);

@@ -34,6 +34,12 @@
  *                                 the list; print ok/fail and the rate
  *   rr ADDR:PORT[,...] THREADS SECONDS  1-byte request/answer over one connection
  *                                 per thread
+ *   udp-connected-loop ADDR:PORT SECONDS
+ *                                 one connected UDP socket asking every 50 ms (as a
+ *                                 DNS client does); when the socket is destroyed
+ *                                 (ECONNABORTED, or a send on the disconnected
+ *                                 socket) it connects again; prints the
+ *                                 answering IDs, "aborted N" and "ok N fail N"
  *   tcp-hold ADDR:PORT N SECONDS  N connections (to a serve-rr) kept open for SECONDS,
  *                                 each asking for and checking one byte every 100 ms
  *   udp-spoof SRC DST:PORT N      N UDP datagrams from source address SRC, through a raw
@@ -655,6 +661,57 @@ static int rr_run(const char *addr, int threads, double seconds, bool reconnect)
 	return fail ? 1 : 0;
 }
 
+static int udp_connected_socket(const struct sockaddr_in *sa)
+{
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+	if (fd < 0)
+		return -1;
+	set_timeouts(fd, 500);
+	if (connect(fd, (const struct sockaddr *)sa, sizeof(*sa))) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int udp_connected_loop(const char *addr, double seconds)
+{
+	const struct timespec pause = { .tv_nsec = 50 * 1000 * 1000 };
+	struct sockaddr_in sa = parse_addr(addr);
+	double end = now_s() + seconds;
+	struct tally t = {};
+	unsigned int aborted = 0;
+	int fd = udp_connected_socket(&sa);
+
+	while (now_s() < end) {
+		char id[64];
+		ssize_t n = -1;
+
+		if (fd >= 0 && send(fd, "q", 1, 0) == 1)
+			n = recv(fd, id, sizeof(id) - 1, 0);
+		if (n > 0) {
+			id[n] = '\0';
+			tally_add(&t, id);
+		} else if (fd >= 0 && (errno == ECONNABORTED || errno == EDESTADDRREQ)) {
+			/* destroyed: a blocked recv() sees ECONNABORTED, a send()
+			 * the disconnected socket; a DNS client connects again */
+			aborted++;
+			close(fd);
+			fd = udp_connected_socket(&sa);
+			continue;
+		} else {
+			fprintf(stderr, "query: %s\n", strerror(errno));
+			t.fail++;
+		}
+		nanosleep(&pause, NULL);
+	}
+	if (fd >= 0)
+		close(fd);
+	printf("aborted %u\n", aborted);
+	return tally_print(&t);
+}
+
 /* Long-lived connections: each must keep answering on the same socket
  * (a connection moved to another backend gets a RST, one whose replies
  * are not translated any more gets nothing). */
@@ -855,6 +912,8 @@ int main(int argc, char **argv)
 		return connect_rate(arg[0], atoi(arg[1]), false);
 	if (!strcmp(cmd, "connect-rate") && n == 3 && !strcmp(arg[2], "peername"))
 		return connect_rate(arg[0], atoi(arg[1]), true);
+	if (!strcmp(cmd, "udp-connected-loop") && n == 2)
+		return udp_connected_loop(arg[0], atof(arg[1]));
 	if (!strcmp(cmd, "tcp-hold") && n == 3)
 		return tcp_hold(arg[0], atoi(arg[1]), atof(arg[2]));
 	if (!strcmp(cmd, "udp-spoof") && n == 3)
